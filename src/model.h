@@ -1,0 +1,54 @@
+// model.h - the loaded model (internal): hyperparameters, weight tensors, tokenizer, workspace.
+// Filled by loader.c, read by forward.c. Read-only after load except the workspace.
+#ifndef BERT_MODEL_H
+#define BERT_MODEL_H
+
+#include "bert.h"
+#include "common.h"
+#include "tokenizer.h"
+
+typedef enum {
+    BERT_ACT_GELU = 0,      // "gelu": exact erf form
+    BERT_ACT_GELU_TANH = 1, // "gelu_new", "gelu_pytorch_tanh", "gelu_fast"
+    BERT_ACT_RELU = 2,
+} bert_act;
+
+// A 2-D weight matrix in PyTorch Linear layout: ne1 rows (out features) of ne0 values (in
+// features), row-major; quantized types are blocks of 32 along a row (ne0 % 32 == 0).
+// 1-D tensors (biases, LayerNorm) have ne1 == 1 and are always f32.
+typedef struct {
+    bert_type type;
+    int32_t ne0, ne1;
+    void *data;
+    uint64_t nbytes;
+} bert_tensor;
+
+typedef struct {
+    bert_tensor wqkv, bqkv;   // (3*n_embd, n_embd): query rows, then key rows, then value rows
+    bert_tensor wo, bo;       // (n_embd, n_embd) attention.output.dense
+    bert_tensor ln1_w, ln1_b; // (n_embd) attention.output.LayerNorm
+    bert_tensor wi, bi;       // (n_ff, n_embd) intermediate.dense
+    bert_tensor wo2, bo2;     // (n_embd, n_ff) output.dense
+    bert_tensor ln2_w, ln2_b; // (n_embd) output.LayerNorm
+} bert_layer;
+
+struct bert_model {
+    bert_hparams hp;
+    bert_act act;
+    bert_tensor tok_embd;          // (n_vocab, n_embd)
+    bert_tensor pos_embd;          // (n_max_pos, n_embd)
+    bert_tensor type_embd;         // (n_type_vocab, n_embd)
+    bert_tensor embd_ln_w, embd_ln_b; // (n_embd)
+    bert_layer *layers;            // n_layer, inside the arena
+    bert_tensor cls_w, cls_b;      // (n_labels, n_embd), present when hp.n_labels > 0
+
+    bert_tokenizer *tok;           // owned
+    void *arena;                   // the one allocation: weights, layer table, workspace
+    uint64_t arena_size;
+    void *work;                    // forward-pass workspace inside the arena
+    uint64_t work_size;
+    bert_plan plan;
+    char err[BERT_ERROR_SIZE];
+};
+
+#endif
