@@ -35,18 +35,28 @@ typedef struct {
 struct bert_model {
     bert_hparams hp;
     bert_act act;
+    // Storage: tok/pos/type embeddings in params.embd_type, 2-D encoder matrices in params.wtype,
+    // 1-D tensors f32. A quantized type falls back to f16 for a tensor whose rows are not a
+    // multiple of 32 (n_embd 312, ...): always dispatch on bert_tensor.type.
     bert_tensor tok_embd;          // (n_vocab, n_embd)
     bert_tensor pos_embd;          // (n_max_pos, n_embd)
     bert_tensor type_embd;         // (n_type_vocab, n_embd)
     bert_tensor embd_ln_w, embd_ln_b; // (n_embd)
     bert_layer *layers;            // n_layer, inside the arena
-    bert_tensor cls_w, cls_b;      // (n_labels, n_embd), present when hp.n_labels > 0
+    bert_tensor cls_w, cls_b;      // (n_labels, n_embd), present when hp.n_labels > 0; cls_w is f32
+    bert_tensor pool_w, pool_b;    // (n_embd, n_embd) pooler.dense, wtype; kept only when hp.n_labels > 0
+                                   // (the classifier reads tanh(pool_w . h[CLS] + pool_b))
 
     bert_tokenizer *tok;           // owned
-    void *arena;                   // the one allocation: weights, layer table, workspace
+    void *arena;                   // the one allocation: this struct, layer table, weights, workspace,
+                                   // token buffers, staging window (size == plan.total - plan.vocab)
     uint64_t arena_size;
     void *work;                    // forward-pass workspace inside the arena
     uint64_t work_size;
+    // bert_embed_texts / bert_score_pairs buffers inside the arena (counted in plan.activations)
+    int32_t *io_ids, *io_type_ids;  // (max_batch * max_tokens)
+    int32_t *io_lens;               // (max_batch)
+    float *io_logits;               // (max_batch * max(n_labels, 1))
     bert_plan plan;
     char err[BERT_ERROR_SIZE];
 };
