@@ -57,6 +57,12 @@ struct bert_model {
     int32_t *io_ids, *io_type_ids;  // (max_batch * max_tokens)
     int32_t *io_lens;               // (max_batch)
     float *io_logits;               // (max_batch * max(n_labels, 1))
+    // Threads (forward.c / threads.h): the loader sets n_threads = max(1, params.n_threads), sizes
+    // the workspace with bert_forward_workspace_size(&hp, n_threads), and may create the pool with
+    // bert_threadpool_init(&pool, n_threads) (stays NULL without BERT_THREADS: serial);
+    // bert_model_free calls bert_threadpool_free(pool).
+    int32_t n_threads;
+    struct bert_threadpool *pool;
     bert_plan plan;
     char err[BERT_ERROR_SIZE];
 };
