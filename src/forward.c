@@ -1,0 +1,420 @@
+// forward.c - the BERT encoder forward pass over a ragged batch, pooling, and the cross-encoder
+// head. Sequences are concatenated with no padding: dense layers run on all tokens of the batch at
+// once, attention runs per (sequence, head). All buffers are carved from model->work.
+#include "forward.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "quant.h"
+#include "threads.h"
+
+// ---------------------------------------------------------------------------------------------
+// Workspace layout (floats unless noted; each region 64-byte aligned). T = max_tokens * max_batch.
+//   x    (T, n_embd)        hidden state
+//   ctx  (T, n_embd)        attention output (per-head context, heads side by side)
+//   qkv  (T, 3 n_embd)      fused projections; also holds quantized activations for the FFN GEMMs
+//   ff   (T, n_ff)          FFN intermediate; also holds quantized activations for the attention GEMMs
+//   starts (max_batch) int32: where each sequence begins
+//   per thread: max(GEMM panel scratch, attention scratch (4 score rows + V^T of one head))
+
+typedef struct {
+    uint64_t x, ctx, qkv, ff, starts, thread; // byte offsets
+    uint64_t thread_stride;           // bytes per thread
+    uint64_t total;
+} ws_layout;
+
+static uint64_t align64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+// Quantized activations for n_tok rows of k values: int16 values + one f32 scale per 32.
+static uint64_t qact_bytes(uint64_t n_tok, uint64_t k) { return n_tok * k * 2 + n_tok * (k / QK) * 4 + 64; }
+
+// 0 on success; -1 if the sizes overflow (hp values bounded by the loader, so only on nonsense).
+static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
+    if (hp->n_embd <= 0 || hp->n_ff <= 0 || hp->n_head <= 0 || hp->max_tokens <= 0 || hp->max_batch <= 0)
+        return -1;
+    if (n_threads < 1) n_threads = 1;
+    const uint64_t E = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, L = (uint64_t)hp->max_tokens;
+    const uint64_t hd = E / (uint64_t)hp->n_head;
+    uint64_t T;
+    if (bert_mul_u64(L, (uint64_t)hp->max_batch, &T) || T > (1ull << 31)) return -1;
+    if (E > (1u << 20) || F > (1u << 22)) return -1;
+    const uint64_t kmax = max_u64(E, F);
+    uint64_t x = align64(T * E * 4);
+    uint64_t qkv = align64(max_u64(T * 3 * E * 4, max_u64(qact_bytes(T, E), qact_bytes(T, F))));
+    uint64_t ff = align64(max_u64(T * F * 4, qact_bytes(T, E)));
+    uint64_t gemm = bert_gemm_scratch_floats((int32_t)kmax) * 4;
+    uint64_t attn = (4 * L + hd * L) * 4;
+    uint64_t pool = 2 * E * 4; // pooler / classifier vectors (thread 0)
+    uint64_t th = align64(max_u64(max_u64(gemm, attn), pool));
+    l->x = 0;
+    l->ctx = x;
+    l->qkv = l->ctx + x;
+    l->ff = l->qkv + qkv;
+    l->starts = l->ff + ff;
+    l->thread = l->starts + align64((uint64_t)hp->max_batch * 4);
+    l->thread_stride = th;
+    uint64_t threads;
+    if (bert_mul_u64(th, (uint64_t)n_threads, &threads)) return -1;
+    if (bert_add_u64(l->thread, threads, &l->total)) return -1;
+    l->total += 64; // room to align the base
+    return 0;
+}
+
+uint64_t bert_forward_workspace_size(const bert_hparams *hp, int32_t n_threads) {
+    ws_layout l;
+    return ws_plan(hp, n_threads, &l) ? 0 : l.total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel pieces
+
+typedef struct {
+    bert_gemm_args a;
+    int32_t n_out;
+    float *scratch;        // thread i: scratch + i * stride
+    size_t scratch_stride; // floats
+} gemm_job;
+
+static void gemm_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
+    gemm_job *j = ctx;
+    int32_t o1 = end * 4 > j->n_out ? j->n_out : end * 4;
+    bert_gemm(&j->a, begin * 4, o1, j->scratch + (size_t)thread * j->scratch_stride);
+}
+
+typedef struct {
+    const float *x;
+    int64_t ldx;
+    int32_t k;
+    int16_t *q;
+    float *d;
+} quant_job;
+
+static void quant_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
+    quant_job *j = ctx;
+    for (int32_t t = begin; t < end; t++)
+        bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * (j->k / QK));
+}
+
+typedef struct {
+    float *x;
+    int32_t n;
+    const float *w, *b;
+    float eps;
+} ln_job;
+
+static void ln_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
+    ln_job *j = ctx;
+    for (int32_t t = begin; t < end; t++) bert_layernorm(j->x + (int64_t)t * j->n, j->n, j->w, j->b, j->eps);
+}
+
+typedef struct {
+    const float *qkv; // (n_tok, 3E)
+    float *ctx;       // (n_tok, E)
+    const int32_t *seq_start, *seq_lens;
+    int32_t n_head, hd, E;
+    float scale;
+    float *scratch;
+    size_t scratch_stride;
+} attn_job;
+
+// One unit = (sequence, head): V^T of the head, then four query rows at a time: scores against
+// all keys of the sequence, softmax, weighted sum of values. Padding never exists.
+static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
+    attn_job *j = ctx;
+    const int32_t E = j->E, hd = j->hd;
+    float *sc = j->scratch + (size_t)thread * j->scratch_stride;
+    for (int32_t u = begin; u < end; u++) {
+        const int32_t s = u / j->n_head, h = u % j->n_head;
+        const int32_t n = j->seq_lens[s], s0 = j->seq_start[s];
+        const float *q = j->qkv + (int64_t)s0 * 3 * E + (int64_t)h * hd;
+        const float *k = q + E, *v = q + 2 * E;
+        float *vt = sc;                       // (hd, n)
+        float *scores = sc + (size_t)hd * n;  // (4, n)
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t d = 0; d < hd; d++) vt[(size_t)d * n + i] = v[(int64_t)i * 3 * E + d];
+        for (int32_t i0 = 0; i0 < n; i0 += 4) {
+            const int32_t ni = n - i0 < 4 ? n - i0 : 4;
+            bert_gemm_args qk = {
+                .n_tok = ni, .n_in = hd, .x = q + (int64_t)i0 * 3 * E, .ldx = 3 * E,
+                .wtype = BERT_TYPE_F32, .w = k, .w_row = (uint64_t)3 * E * 4,
+                .y = scores, .ldy = n, .act = BERT_EPI_NONE,
+            };
+            bert_gemm(&qk, 0, n, NULL);
+            for (int32_t i = 0; i < ni; i++) bert_softmax(scores + (size_t)i * n, n, j->scale);
+            bert_gemm_args pv = {
+                .n_tok = ni, .n_in = n, .x = scores, .ldx = n,
+                .wtype = BERT_TYPE_F32, .w = vt, .w_row = (uint64_t)n * 4,
+                .y = j->ctx + (int64_t)(s0 + i0) * E + (int64_t)h * hd, .ldy = E, .act = BERT_EPI_NONE,
+            };
+            bert_gemm(&pv, 0, hd, NULL);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forward pass
+
+typedef struct {
+    bert_model *m;
+    ws_layout l;
+    int32_t n_threads;
+    float *x, *ctx, *qkv, *ff, *thread;
+    int32_t n_tok;
+} fwd;
+
+// y = act(x W^T + b) + res over all tokens. Quantized weights get the activations quantized first
+// (into qbuf, a region not otherwise live during this GEMM).
+static bert_status linear(fwd *f, const bert_tensor *w, const bert_tensor *b, const float *x, int32_t n_in,
+                          float *y, int32_t n_out, const float *res, int act, void *qbuf) {
+    bert_model *m = f->m;
+    if (w->ne0 != n_in || w->ne1 != n_out || !w->data || (b->data && b->ne0 != n_out))
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight shape (%d, %d) where (%d, %d) expected",
+                         w->ne1, w->ne0, n_out, n_in);
+    gemm_job j;
+    memset(&j, 0, sizeof j);
+    j.a.n_tok = f->n_tok;
+    j.a.n_in = n_in;
+    j.a.x = x;
+    j.a.ldx = n_in;
+    j.a.wtype = w->type;
+    j.a.w = w->data;
+    j.a.w_row = bert_row_size(w->type, n_in);
+    j.a.y = y;
+    j.a.ldy = n_out;
+    j.a.bias = b->data;
+    j.a.res = res;
+    j.a.ldr = n_out;
+    j.a.act = act;
+    j.n_out = n_out;
+    j.scratch = f->thread;
+    j.scratch_stride = f->l.thread_stride / 4;
+    if (j.a.w_row == 0)
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight rows of %d values cannot be %s", n_in,
+                         bert_type_name(w->type));
+    if (w->type == BERT_TYPE_Q8_0 || w->type == BERT_TYPE_Q4_0) {
+        quant_job q = {x, n_in, n_in, (int16_t *)qbuf, NULL};
+        q.d = (float *)((char *)qbuf + (((uint64_t)f->n_tok * n_in * 2 + 63) & ~(uint64_t)63));
+        bert_parallel_for(m->pool, f->n_tok, quant_task, &q);
+        j.a.xq = q.q;
+        j.a.xd = q.d;
+    }
+    bert_parallel_for(m->pool, (n_out + 3) / 4, gemm_task, &j);
+    return BERT_STATUS_OK;
+}
+
+static void layernorm_rows(fwd *f, float *x, const bert_tensor *w, const bert_tensor *b) {
+    ln_job j = {x, f->m->hp.n_embd, w->data, b->data, f->m->hp.layer_norm_eps};
+    bert_parallel_for(f->m->pool, f->n_tok, ln_task, &j);
+}
+
+static int epi_act(bert_act a) {
+    return a == BERT_ACT_GELU_TANH ? BERT_EPI_GELU_TANH : a == BERT_ACT_RELU ? BERT_EPI_RELU : BERT_EPI_GELU;
+}
+
+// Checks the arguments and the workspace, and leaves the final hidden states in f->x.
+static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int32_t *type_ids,
+                           const int32_t *seq_lens, int32_t n_seq) {
+    const bert_hparams *hp = &m->hp;
+    memset(f, 0, sizeof *f);
+    f->m = m;
+    f->n_threads = m->n_threads < 1 ? 1 : m->n_threads;
+    if (!ids || !seq_lens || n_seq < 1)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "ids, seq_lens and n_seq >= 1 are required");
+    if (n_seq > hp->max_batch)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "n_seq %d exceeds max_batch %d", n_seq, hp->max_batch);
+    if (bert_threadpool_size(m->pool) > f->n_threads)
+        return bert_fail(m->err, BERT_STATUS_BAD_STATE, "thread pool larger than the planned n_threads");
+    if (ws_plan(hp, f->n_threads, &f->l) || !m->work || m->work_size < f->l.total)
+        return bert_fail(m->err, BERT_STATUS_BAD_STATE, "forward workspace missing or smaller than planned");
+    const int32_t E = hp->n_embd, F = hp->n_ff;
+    const int32_t max_len = hp->max_tokens < hp->n_max_pos ? hp->max_tokens : hp->n_max_pos;
+    int64_t n_tok = 0;
+    for (int32_t s = 0; s < n_seq; s++) {
+        if (seq_lens[s] < 1 || seq_lens[s] > max_len)
+            return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "sequence %d has %d tokens (allowed 1..%d)", s,
+                             seq_lens[s], max_len);
+        n_tok += seq_lens[s];
+    }
+    for (int64_t t = 0; t < n_tok; t++) {
+        if (ids[t] < 0 || ids[t] >= hp->n_vocab)
+            return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "token id %d at %lld outside the vocabulary (%d)",
+                             ids[t], (long long)t, hp->n_vocab);
+        if (type_ids && (type_ids[t] < 0 || type_ids[t] >= hp->n_type_vocab))
+            return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "token type id %d at %lld outside 0..%d",
+                             type_ids[t], (long long)t, hp->n_type_vocab - 1);
+    }
+    if (E % hp->n_head != 0)
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "hidden size %d not divisible by %d heads", E, hp->n_head);
+    f->n_tok = (int32_t)n_tok;
+    char *base = (char *)(((uintptr_t)m->work + 63) & ~(uintptr_t)63);
+    f->x = (float *)(base + f->l.x);
+    f->ctx = (float *)(base + f->l.ctx);
+    f->qkv = (float *)(base + f->l.qkv);
+    f->ff = (float *)(base + f->l.ff);
+    f->thread = (float *)(base + f->l.thread);
+
+    // 1. Embeddings: word + position (0.. per sequence) + token type, then LayerNorm. Rows of any
+    //    storage type dequantize on lookup.
+    {
+        int64_t t = 0;
+        float *tmp = f->ctx; // ctx is free until attention
+        for (int32_t s = 0; s < n_seq; s++) {
+            for (int32_t i = 0; i < seq_lens[s]; i++, t++) {
+                float *x = f->x + t * E;
+                const int32_t tt = type_ids ? type_ids[t] : 0;
+                bert_dequantize_row(m->tok_embd.type, (const char *)m->tok_embd.data + (uint64_t)ids[t] * bert_row_size(m->tok_embd.type, E), x, E);
+                bert_dequantize_row(m->pos_embd.type, (const char *)m->pos_embd.data + (uint64_t)i * bert_row_size(m->pos_embd.type, E), tmp, E);
+                for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
+                bert_dequantize_row(m->type_embd.type, (const char *)m->type_embd.data + (uint64_t)tt * bert_row_size(m->type_embd.type, E), tmp, E);
+                for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
+            }
+        }
+        layernorm_rows(f, f->x, &m->embd_ln_w, &m->embd_ln_b);
+    }
+
+    attn_job aj = {
+        .qkv = f->qkv, .ctx = f->ctx, .seq_lens = seq_lens, .n_head = hp->n_head, .hd = E / hp->n_head,
+        .E = E, .scale = 1.0f / sqrtf((float)(E / hp->n_head)), .scratch = f->thread,
+        .scratch_stride = f->l.thread_stride / 4,
+    };
+    // Where each sequence starts in the concatenated batch.
+    int32_t *starts = (int32_t *)(void *)(base + f->l.starts);
+    for (int32_t s = 0, acc = 0; s < n_seq; s++) {
+        starts[s] = acc;
+        acc += seq_lens[s];
+    }
+    aj.seq_start = starts;
+
+    const int act = epi_act(m->act);
+    for (int32_t il = 0; il < hp->n_layer; il++) {
+        const bert_layer *ly = &m->layers[il];
+        bert_status st;
+        // 2. Fused Q|K|V projection of all tokens: qkv = x Wqkv^T + bqkv.
+        if ((st = linear(f, &ly->wqkv, &ly->bqkv, f->x, E, f->qkv, 3 * E, NULL, BERT_EPI_NONE, f->ff)))
+            return st;
+        // 3. Self-attention per (sequence, head): softmax(q k^T / sqrt(head_dim)) v -> ctx.
+        bert_parallel_for(m->pool, n_seq * hp->n_head, attn_task, &aj);
+        // 4. Output projection + residual (in place into x), then LayerNorm.
+        if ((st = linear(f, &ly->wo, &ly->bo, f->ctx, E, f->x, E, f->x, BERT_EPI_NONE, f->ff))) return st;
+        layernorm_rows(f, f->x, &ly->ln1_w, &ly->ln1_b);
+        // 5. FFN: ff = act(x Wi^T + bi); x = ff Wo2^T + bo2 + x; LayerNorm.
+        if ((st = linear(f, &ly->wi, &ly->bi, f->x, E, f->ff, F, NULL, act, f->qkv))) return st;
+        if ((st = linear(f, &ly->wo2, &ly->bo2, f->ff, F, f->x, E, f->x, BERT_EPI_NONE, f->qkv))) return st;
+        layernorm_rows(f, f->x, &ly->ln2_w, &ly->ln2_b);
+    }
+    return BERT_STATUS_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling and heads
+
+static void l2_normalize(float *v, int32_t n) {
+    double ss = 0;
+    for (int32_t i = 0; i < n; i++) ss += (double)v[i] * v[i];
+    const double norm = sqrt(ss);
+    const float inv = (float)(1.0 / (norm > 1e-12 ? norm : 1e-12)); // sentence-transformers' clamp
+    for (int32_t i = 0; i < n; i++) v[i] *= inv;
+}
+
+// Dot product of a weight row of any storage type with f32 x; row is dequantized into tmp.
+static float row_dot(const bert_tensor *w, int32_t r, const float *x, float *tmp) {
+    const int32_t n = w->ne0;
+    bert_dequantize_row(w->type, (const char *)w->data + (uint64_t)r * bert_row_size(w->type, n), tmp, n);
+    double acc = 0;
+    for (int32_t i = 0; i < n; i++) acc += (double)tmp[i] * x[i];
+    return (float)acc;
+}
+
+static int64_t total_tokens(const int32_t *seq_lens, int32_t n_seq) {
+    int64_t n = 0;
+    for (int32_t s = 0; s < n_seq; s++) n += seq_lens[s] > 0 ? seq_lens[s] : 0;
+    return n;
+}
+
+bert_status bert_encode(bert_model *m, const int32_t *ids, const int32_t *type_ids, const int32_t *seq_lens,
+                        int32_t n_seq, float *out, size_t out_cap) {
+    if (!m) return BERT_STATUS_INVALID_ARGUMENT;
+    const int32_t E = m->hp.n_embd;
+    const int pooling = m->hp.pooling == BERT_POOLING_DEFAULT ? BERT_POOLING_MEAN : m->hp.pooling;
+    if (!out || !seq_lens || n_seq < 1 || n_seq > m->hp.max_batch)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_encode: out, seq_lens and 1 <= n_seq <= %d required",
+                         m->hp.max_batch);
+    const int64_t n_out = pooling == BERT_POOLING_NONE ? total_tokens(seq_lens, n_seq) : n_seq;
+    if ((uint64_t)out_cap < (uint64_t)n_out * (uint64_t)E)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_encode: out holds %zu floats, %lld needed", out_cap,
+                         (long long)(n_out * E));
+    fwd f;
+    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq);
+    if (st) return st;
+
+    // 6. Pooling over each sequence's tokens, then the optional L2 normalization.
+    if (pooling == BERT_POOLING_NONE) { // one vector per token, not normalized
+        memcpy(out, f.x, (size_t)f.n_tok * (size_t)E * 4);
+        return BERT_STATUS_OK;
+    }
+    int64_t t0 = 0;
+    for (int32_t s = 0; s < n_seq; s++) {
+        const int32_t n = seq_lens[s];
+        const float *h = f.x + t0 * E;
+        float *o = out + (int64_t)s * E;
+        if (pooling == BERT_POOLING_CLS) {
+            memcpy(o, h, (size_t)E * 4);
+        } else if (pooling == BERT_POOLING_MAX) {
+            memcpy(o, h, (size_t)E * 4);
+            for (int32_t i = 1; i < n; i++)
+                for (int32_t e = 0; e < E; e++)
+                    if (h[(int64_t)i * E + e] > o[e]) o[e] = h[(int64_t)i * E + e];
+        } else { // mean
+            for (int32_t e = 0; e < E; e++) {
+                double acc = 0;
+                for (int32_t i = 0; i < n; i++) acc += h[(int64_t)i * E + e];
+                o[e] = (float)(acc / n);
+            }
+        }
+        if (m->hp.normalize) l2_normalize(o, E);
+        t0 += n;
+    }
+    return BERT_STATUS_OK;
+}
+
+bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type_ids, const int32_t *seq_lens,
+                          int32_t n_seq, float *out, size_t out_cap) {
+    if (!m) return BERT_STATUS_INVALID_ARGUMENT;
+    const int32_t E = m->hp.n_embd, nl = m->hp.n_labels;
+    if (nl <= 0 || !m->cls_w.data)
+        return bert_fail(m->err, BERT_STATUS_UNSUPPORTED, "bert_classify: the model has no classifier head");
+    if (m->cls_w.ne0 != E || m->cls_w.ne1 != nl || (m->cls_b.data && m->cls_b.ne0 != nl) ||
+        (m->pool_w.data && (m->pool_w.ne0 != E || m->pool_w.ne1 != E || !m->pool_b.data || m->pool_b.ne0 != E)))
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "bert_classify: pooler/classifier shapes do not match");
+    if (!out || !seq_lens || n_seq < 1 || n_seq > m->hp.max_batch)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_classify: out, seq_lens and 1 <= n_seq <= %d required",
+                         m->hp.max_batch);
+    if ((uint64_t)out_cap < (uint64_t)n_seq * (uint64_t)nl)
+        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_classify: out holds %zu floats, %lld needed", out_cap,
+                         (long long)n_seq * nl);
+    fwd f;
+    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq);
+    if (st) return st;
+
+    // 6. Head on each sequence's [CLS] state: pooled = tanh(Wp h + bp) (BertPooler, when the
+    //    checkpoint has one), logits = Wc pooled + bc.
+    float *tmp = f.thread, *pooled = f.thread + E; // thread 0 scratch is free now
+    int64_t t0 = 0;
+    for (int32_t s = 0; s < n_seq; s++) {
+        const float *h = f.x + t0 * E;
+        if (m->pool_w.data) {
+            for (int32_t o = 0; o < E; o++)
+                pooled[o] = tanhf(row_dot(&m->pool_w, o, h, tmp) + ((const float *)m->pool_b.data)[o]);
+        } else {
+            memcpy(pooled, h, (size_t)E * 4);
+        }
+        for (int32_t l = 0; l < nl; l++)
+            out[(int64_t)s * nl + l] =
+                row_dot(&m->cls_w, l, pooled, tmp) + (m->cls_b.data ? ((const float *)m->cls_b.data)[l] : 0.0f);
+        t0 += seq_lens[s];
+    }
+    return BERT_STATUS_OK;
+}

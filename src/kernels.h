@@ -1,0 +1,69 @@
+// kernels.h - compute kernels of the forward pass (internal). Each SIMD128 kernel has a scalar
+// reference twin (suffix _ref) that tests/test_kernels.c holds it against with explicit bounds.
+//
+// NaN policy: NaN inputs never crash and never vanish silently: a NaN in a LayerNorm or softmax row
+// makes that whole row NaN; the GEMM and GELU propagate NaN element-wise (IEEE arithmetic). The
+// activation quantizer maps NaN to 0 (integers cannot hold it) - weights and activations are
+// NaN-free in any working model.
+#ifndef BERT_KERNELS_H
+#define BERT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bert.h"
+
+enum {
+    BERT_EPI_NONE = 0,
+    BERT_EPI_GELU = 1,      // 0.5 x (1 + erf(x / sqrt 2))
+    BERT_EPI_GELU_TANH = 2, // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    BERT_EPI_RELU = 3,
+};
+
+// Activations quantized for integer dot products (against q8_0 / q4_0 weights): a row of n values
+// (n % 32 == 0) becomes n integers in [-127, 127], stored already widened to int16 so the dot
+// kernel feeds i32x4.dot_i16x8_s straight from memory, plus n/32 f32 scales (x ~= d * q).
+void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d);
+void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d);
+
+// Y[t, o] = act(sum_k X[t, k] * W[o, k] + bias[o]) + res[t, o]  (W in PyTorch Linear layout).
+typedef struct {
+    int32_t n_tok, n_in;            // rows of X (tokens), reduction length K
+    const float *x;                 // f32 activations, rows ldx apart (f32 / f16 weights)
+    int64_t ldx;
+    const int16_t *xq;              // quantized activations (q8_0 / q4_0 weights): n_tok rows of
+    const float *xd;                // n_in int16 and n_in / 32 scales, densely packed
+    bert_type wtype;                // weights: rows of n_in values in wtype, w_row bytes apart
+    const void *w;
+    uint64_t w_row;
+    float *y;                       // output rows, ldy apart
+    int64_t ldy;
+    const float *bias;              // (n_out) or NULL
+    const float *res;               // added after the activation, or NULL; may equal y (in place)
+    int64_t ldr;
+    int act;                        // BERT_EPI_*
+} bert_gemm_args;
+
+// Computes outputs o in [o0, o1) for all tokens. Distinct ranges can run on distinct threads.
+// scratch: bert_gemm_scratch_floats(n_in) floats owned by the calling thread.
+void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch);
+// Scalar twin: accumulates in double (the reference the SIMD result is bounded against).
+void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1);
+size_t bert_gemm_scratch_floats(int32_t n_in);
+
+// In place over one row of n values.
+void bert_layernorm(float *x, int32_t n, const float *w, const float *b, float eps);
+void bert_layernorm_ref(float *x, int32_t n, const float *w, const float *b, float eps);
+// softmax(scale * x); scale > 0.
+void bert_softmax(float *x, int32_t n, float scale);
+void bert_softmax_ref(float *x, int32_t n, float scale);
+void bert_gelu(float *x, int64_t n);
+void bert_gelu_ref(float *x, int64_t n); // libm erff
+void bert_gelu_tanh(float *x, int64_t n);
+void bert_gelu_tanh_ref(float *x, int64_t n); // libm tanhf
+// e^x for a row (used by tests to bound the vector exp; the softmax/GELU kernels inline it).
+void bert_exp(const float *x, float *y, int64_t n);
+// IEEE half -> float for a row (SIMD twin of bert_f16_to_f32 in common.c).
+void bert_f16_row_to_f32(const uint16_t *h, float *y, int64_t n);
+
+#endif

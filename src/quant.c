@@ -1,0 +1,137 @@
+// quant.c - storage formats (ggml block layouts) and row conversion to and from f32.
+#include "quant.h"
+
+#include <math.h>
+
+#include "common.h"
+
+_Static_assert(sizeof(block_q8_0) == 34, "q8_0 block must be 34 bytes (ggml layout)");
+_Static_assert(sizeof(block_q4_0) == 18, "q4_0 block must be 18 bytes (ggml layout)");
+
+int bert_type_fits(bert_type t, int64_t n) {
+    if (n <= 0) return 0;
+    switch (t) {
+    case BERT_TYPE_F32:
+    case BERT_TYPE_F16: return 1;
+    case BERT_TYPE_Q8_0:
+    case BERT_TYPE_Q4_0: return n % QK == 0;
+    }
+    return 0;
+}
+
+uint64_t bert_row_size(bert_type t, int64_t n) {
+    if (!bert_type_fits(t, n)) return 0;
+    uint64_t out, un = (uint64_t)n;
+    int bad = 0;
+    switch (t) {
+    case BERT_TYPE_F32: bad = bert_mul_u64(un, 4, &out); break;
+    case BERT_TYPE_F16: bad = bert_mul_u64(un, 2, &out); break;
+    case BERT_TYPE_Q8_0: bad = bert_mul_u64(un / QK, sizeof(block_q8_0), &out); break;
+    case BERT_TYPE_Q4_0: bad = bert_mul_u64(un / QK, sizeof(block_q4_0), &out); break;
+    default: return 0;
+    }
+    return bad ? 0 : out;
+}
+
+// The scale is rounded to f16 first and the values are quantized against that stored scale, so
+// dequantization reproduces what was intended (ggml quantizes against the unrounded scale).
+// f16 saturates at 65504; a NaN input element quantizes to 0.
+static float quant_scale(float d, float *id) {
+    if (d != d) d = 0.0f;
+    if (d > 65504.0f) d = 65504.0f;
+    if (d < -65504.0f) d = -65504.0f;
+    float dr = bert_f16_to_f32(bert_f32_to_f16(d));
+    *id = dr != 0.0f ? 1.0f / dr : 0.0f;
+    return dr;
+}
+
+static void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK; b++, x += QK) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; j++) {
+            float a = fabsf(x[j]);
+            if (a > amax) amax = a; // NaN compares false: ignored
+        }
+        float id;
+        float d = quant_scale(amax / 127.0f, &id);
+        y[b].d = bert_f32_to_f16(d);
+        for (int j = 0; j < QK; j++) {
+            float v = x[j] * id;
+            if (v != v) v = 0.0f;
+            if (v > 127.0f) v = 127.0f;
+            if (v < -127.0f) v = -127.0f;
+            y[b].qs[j] = (int8_t)roundf(v);
+        }
+    }
+}
+
+static void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK; b++, x += QK) {
+        // The signed value of largest magnitude maps to -8, using the full range -8..7.
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK; j++) {
+            float a = fabsf(x[j]);
+            if (a > amax) {
+                amax = a;
+                max = x[j];
+            }
+        }
+        float id;
+        float d = quant_scale(max / -8.0f, &id);
+        y[b].d = bert_f32_to_f16(d);
+        uint8_t q[QK];
+        for (int j = 0; j < QK; j++) {
+            float v = x[j] * id + 8.5f;
+            if (v != v) v = 8.0f;
+            if (v < 0.0f) v = 0.0f;
+            if (v > 15.0f) v = 15.0f;
+            q[j] = (uint8_t)v; // truncation of v + 0.5: round half up
+        }
+        for (int j = 0; j < QK / 2; j++) y[b].qs[j] = (uint8_t)(q[j] | (q[j + QK / 2] << 4));
+    }
+}
+
+void bert_quantize_row(bert_type t, const float *src, void *dst, int64_t n) {
+    if (!bert_type_fits(t, n)) return;
+    switch (t) {
+    case BERT_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
+    case BERT_TYPE_F16: {
+        uint16_t *h = dst;
+        for (int64_t i = 0; i < n; i++) h[i] = bert_f32_to_f16(src[i]);
+        break;
+    }
+    case BERT_TYPE_Q8_0: quantize_row_q8_0(src, dst, n); break;
+    case BERT_TYPE_Q4_0: quantize_row_q4_0(src, dst, n); break;
+    }
+}
+
+void bert_dequantize_row(bert_type t, const void *src, float *dst, int64_t n) {
+    if (!bert_type_fits(t, n)) return;
+    switch (t) {
+    case BERT_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
+    case BERT_TYPE_F16: {
+        const uint16_t *h = src;
+        for (int64_t i = 0; i < n; i++) dst[i] = bert_f16_to_f32(h[i]);
+        break;
+    }
+    case BERT_TYPE_Q8_0: {
+        const block_q8_0 *x = src;
+        for (int64_t b = 0; b < n / QK; b++) {
+            float d = bert_f16_to_f32(x[b].d);
+            for (int j = 0; j < QK; j++) dst[b * QK + j] = d * (float)x[b].qs[j];
+        }
+        break;
+    }
+    case BERT_TYPE_Q4_0: {
+        const block_q4_0 *x = src;
+        for (int64_t b = 0; b < n / QK; b++) {
+            float d = bert_f16_to_f32(x[b].d);
+            for (int j = 0; j < QK / 2; j++) {
+                dst[b * QK + j] = d * (float)((x[b].qs[j] & 0x0F) - 8);
+                dst[b * QK + j + QK / 2] = d * (float)((x[b].qs[j] >> 4) - 8);
+            }
+        }
+        break;
+    }
+    }
+}

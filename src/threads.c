@@ -1,0 +1,141 @@
+// threads.c - persistent worker pool (pthreads) or serial fallback.
+#include "threads.h"
+
+#include <stdlib.h>
+
+#ifdef BERT_THREADS
+#include <pthread.h>
+
+struct bert_threadpool {
+    int32_t n;              // threads including the caller
+    pthread_t *tid;         // n - 1 workers
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; // workers wait here for a new generation
+    pthread_cond_t done_cv; // the caller waits here for pending == 0
+    uint64_t generation;
+    int32_t pending;
+    int stop;
+    // the current job
+    int32_t job_n;
+    bert_task_fn job_fn;
+    void *job_ctx;
+};
+
+static void run_slice(bert_threadpool *p, int32_t thread) {
+    const int64_t n = p->job_n;
+    const int32_t begin = (int32_t)(n * thread / p->n), end = (int32_t)(n * (thread + 1) / p->n);
+    if (begin < end) p->job_fn(p->job_ctx, begin, end, thread);
+}
+
+typedef struct {
+    bert_threadpool *p;
+    int32_t thread;
+} worker_arg;
+
+static void *worker_main(void *arg) {
+    bert_threadpool *p = ((worker_arg *)arg)->p;
+    const int32_t thread = ((worker_arg *)arg)->thread;
+    free(arg);
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
+        if (p->stop) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        run_slice(p, thread);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
+    *out = NULL;
+    if (n_threads <= 1) return BERT_STATUS_OK;
+    if (n_threads > 256) n_threads = 256;
+    bert_threadpool *p = calloc(1, sizeof *p);
+    if (!p) return BERT_STATUS_OUT_OF_MEMORY;
+    p->tid = calloc((size_t)n_threads - 1, sizeof *p->tid);
+    if (!p->tid) {
+        free(p);
+        return BERT_STATUS_OUT_OF_MEMORY;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    p->n = 1;
+    for (int32_t i = 1; i < n_threads; i++) {
+        worker_arg *a = malloc(sizeof *a);
+        if (!a) break;
+        a->p = p;
+        a->thread = i;
+        if (pthread_create(&p->tid[i - 1], NULL, worker_main, a) != 0) {
+            free(a);
+            break;
+        }
+        p->n++; // fewer threads than asked if the system refuses: still correct
+    }
+    if (p->n == 1) {
+        bert_threadpool_free(p);
+        return BERT_STATUS_OK; // serial
+    }
+    *out = p;
+    return BERT_STATUS_OK;
+}
+
+void bert_threadpool_free(bert_threadpool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int32_t i = 0; i < p->n - 1; i++) pthread_join(p->tid[i], NULL);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->done_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->tid);
+    free(p);
+}
+
+int32_t bert_threadpool_size(const bert_threadpool *p) { return p ? p->n : 1; }
+
+void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (!p || n == 1) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->job_n = n;
+    p->job_fn = fn;
+    p->job_ctx = ctx;
+    p->pending = p->n - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    run_slice(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+#else // serial build
+
+bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
+    (void)n_threads;
+    *out = NULL;
+    return BERT_STATUS_OK;
+}
+void bert_threadpool_free(bert_threadpool *p) { (void)p; }
+int32_t bert_threadpool_size(const bert_threadpool *p) {
+    (void)p;
+    return 1;
+}
+void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx) {
+    (void)p;
+    if (n > 0) fn(ctx, 0, n, 0);
+}
+
+#endif
