@@ -264,7 +264,7 @@ class Weights:
     """Values depend only on (seed, canonical name, shape, outliers): the same seed gives the
     same weights whatever the dtype, prefix, names or file order."""
 
-    def __init__(self, seed, hidden, outliers=False):
+    def __init__(self, seed, hidden, outliers=False, outlier_gain=(10.0, 50.0)):
         self.seed = seed
         self.outlier_dims = []
         self.outlier_gain = None
@@ -272,7 +272,9 @@ class Weights:
             rng = np.random.default_rng([seed, 0x6F75746C])
             n = 4 if hidden >= 64 else 3
             self.outlier_dims = sorted(int(d) for d in rng.choice(hidden, size=n, replace=False))
-            self.outlier_gain = rng.uniform(10.0, 50.0, size=n)
+            u = rng.uniform(0.0, 1.0, size=n)   # drawn first: the dims do not depend on the range
+            lo, hi = outlier_gain
+            self.outlier_gain = lo + (hi - lo) * u
 
     def f32(self, spec):
         """float32 values (before conversion to the file dtype)."""
@@ -607,6 +609,8 @@ def main(argv=None):
     ap.add_argument("--shuffle", action="store_true", help="random tensor order in the file (seeded)")
     ap.add_argument("--outliers", action="store_true",
                     help="plant 3-4 hidden dims whose LayerNorm gains are 10-50x larger")
+    ap.add_argument("--outlier-gain", type=float, nargs=2, default=[10.0, 50.0], metavar=("LO", "HI"),
+                    help="range of the outlier LayerNorm gain factors (default 10 50)")
     ap.add_argument("--cross-encoder", action="store_true",
                     help="BertForSequenceClassification with classifier.weight/bias (num_labels 1)")
     ap.add_argument("--num-labels", type=int, default=1)
@@ -651,7 +655,7 @@ def main(argv=None):
         perm = np.random.default_rng([args.seed, 0x73687566]).permutation(len(specs_file))
         specs_file = [specs_file[i] for i in perm]
 
-    weights = Weights(args.seed, shape["hidden"], outliers=args.outliers)
+    weights = Weights(args.seed, shape["hidden"], outliers=args.outliers, outlier_gain=tuple(args.outlier_gain))
     write_json(os.path.join(args.out, "config.json"),
                make_config(shape, args.dtype, args.cross_encoder, args.num_labels))
     size = write_safetensors(os.path.join(args.out, "model.safetensors"), specs_file, weights)

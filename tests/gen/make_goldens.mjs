@@ -7,6 +7,7 @@
 // every embedding and logit written (last_hidden_state: 1e-4 relative to its largest value). A goldens file is written only when both agree.
 //
 // usage: node tests/gen/make_goldens.mjs [--only NAME[,NAME...]] [--keep-variants]
+//        node tests/gen/make_goldens.mjs --check MODEL_DIR [--limit N]   (compare only)
 //   (tests/gen/make_goldens.sh is the wrapper to call)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -155,11 +156,18 @@ function relGen(args, out) {
 }
 
 async function makeJob(job, workDir) {
+  let base, modelName;
+  if (job.dir) {
+    // --check DIR: an existing model folder with onnx/model.onnx; nothing is written
+    base = path.dirname(path.resolve(job.dir));
+    modelName = path.basename(path.resolve(job.dir));
+  } else {
+    base = job.fixture ? FIXTURES : workDir;
+    modelName = job.fixture ?? job.name;
+  }
   const isFixture = !!job.fixture;
-  const base = isFixture ? FIXTURES : workDir;
-  const modelName = isFixture ? job.fixture : job.name;
   const dir = path.join(base, modelName);
-  run(PYTHON, [path.join(HERE, 'gen_model.py'), ...job.gen, '--onnx', '-q', '--out', dir]);
+  if (job.gen) run(PYTHON, [path.join(HERE, 'gen_model.py'), ...job.gen, '--onnx', '-q', '--out', dir]);
   env.localModelPath = base + path.sep;
 
   const tok = await AutoTokenizer.from_pretrained(modelName);
@@ -167,7 +175,7 @@ async function makeJob(job, workDir) {
   const sepId = tok.sep_token_id ?? 102;
   const golden = {
     model: job.name,
-    generator: relGen(job.gen, isFixture ? `tests/fixtures/${job.fixture}` : 'DIR'),
+    generator: job.gen ? relGen(job.gen, isFixture ? `tests/fixtures/${job.fixture}` : 'DIR') : null,
     reference: `transformers.js ${versions.transformers} (onnxruntime-node ${versions.onnxruntime_node}) on onnx/model.onnx (fp32), padded batches of ${BATCH}; checked against tests/gen/ref_numpy.py (float64)`,
     hidden_size: cfg.hidden_size,
   };
@@ -175,14 +183,14 @@ async function makeJob(job, workDir) {
   if (job.kind === 'embed') {
     const sb = JSON.parse(fs.readFileSync(path.join(dir, 'sentence_bert_config.json'), 'utf8'));
     const maxLen = sb.max_seq_length;
-    const texts = readLines(path.join(FIXTURES, 'sentences.txt'));
+    const texts = readLines(path.join(FIXTURES, 'sentences.txt')).slice(0, job.limit);
     seqs = texts.map((text) => {
       const full = toIds(tok(text).input_ids);
       return { text, ids_untruncated: full, ids: truncate(full, maxLen, sepId) };
     });
     Object.assign(golden, { max_seq_length: maxLen, pooling: 'mean', normalize: true, input: 'tests/fixtures/sentences.txt' });
   } else {
-    const pairs = readLines(path.join(FIXTURES, 'pairs.tsv')).map((l) => l.split('\t'));
+    const pairs = readLines(path.join(FIXTURES, 'pairs.tsv')).slice(0, job.limit).map((l) => l.split('\t'));
     seqs = pairs.map(([query, document]) => {
       const e = tok(query, { text_pair: document });
       return { query, document, ids: toIds(e.input_ids), type_ids: toIds(e.token_type_ids) };
@@ -241,7 +249,8 @@ async function makeJob(job, workDir) {
     golden.pipeline_checked = n;
   }
 
-  const scale = Math.max(...np.flatMap((r) => r.last_hidden_state.flat().map(Math.abs)));
+  let scale = 0;
+  for (const r of np) for (const row of r.last_hidden_state) for (const v of row) scale = Math.max(scale, Math.abs(v));
   const fmt = Object.entries(diff).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ');
   console.log(`${job.name}: ${seqs.length} inputs, max|diff| numpy vs transformers.js: ${fmt} (max |hidden| ${scale.toFixed(2)})`);
   // embeddings/logits: absolute; last_hidden_state: relative to its largest magnitude (outlier
@@ -250,6 +259,7 @@ async function makeJob(job, workDir) {
   const bad = Object.entries(diff).filter(([k, v]) => !(v < limit(k)));
   if (bad.length) throw new Error(`${job.name}: disagreement above ${TOL}: ${JSON.stringify(bad)}; goldens not written`);
 
+  if (!job.out) return;
   golden.agreement = {
     tolerance: TOL,
     tolerance_last_hidden_state: limit('last_hidden_state'),
@@ -260,6 +270,20 @@ async function makeJob(job, workDir) {
   const outFile = path.join(FIXTURES, job.out);
   fs.writeFileSync(outFile, JSON.stringify(golden, null, 1) + '\n');
   console.log(`  wrote ${path.relative(REPO, outFile)} (${fs.statSync(outFile).size} bytes)`);
+}
+
+if (argv.includes('--check')) {
+  // node tests/gen/make_goldens.mjs --check MODEL_DIR [--limit N]: compare transformers.js
+  // and ref_numpy.py on any generated model folder (made with gen_model.py --onnx)
+  const dir = argv[argv.indexOf('--check') + 1];
+  const limit = argv.includes('--limit') ? Number(argv[argv.indexOf('--limit') + 1]) : undefined;
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const cross = (cfg.architectures ?? []).includes('BertForSequenceClassification');
+  if (!cross && !fs.existsSync(path.join(dir, 'sentence_bert_config.json'))) {
+    throw new Error('--check needs an embedding model with sentence_bert_config.json, or a cross-encoder');
+  }
+  await makeJob({ name: path.basename(dir), kind: cross ? 'cross' : 'embed', dir, limit }, null);
+  process.exit(0);
 }
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-variants-'));
