@@ -29,8 +29,10 @@ static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 // e^x, |rel err| ~ 2 ulp. Range reduction x = n ln2 + r (Cody-Waite split of ln2), a degree-6
 // polynomial for e^r on [-ln2/2, ln2/2], then 2^n through the exponent bits. Inputs are clamped
-// to [-87.3, 88.3] so 2^n stays a normal float; pmin/pmax keep a NaN operand (x first).
+// to [-87.3, 88.3] so 2^n stays a normal float (below -87.3 the result is 0); pmin/pmax keep a
+// NaN operand (x first).
 BERT_INLINE v128_t exp_v(v128_t x) {
+    const v128_t under = wasm_f32x4_lt(x, F4(-87.3f));
     x = wasm_f32x4_pmax(x, F4(-87.3f));
     x = wasm_f32x4_pmin(x, F4(88.3f));
     v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, F4(1.44269504088896341f)));
@@ -44,7 +46,7 @@ BERT_INLINE v128_t exp_v(v128_t x) {
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(5.0000001201e-1f));
     p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), F4(1.0f));
     v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), I4(127)), 23);
-    return wasm_f32x4_mul(p, e);
+    return wasm_v128_andnot(wasm_f32x4_mul(p, e), under); // underflow to exactly 0 (NaN kept)
 }
 
 // GELU, erf form. 1 + erf(x/sqrt2) is computed as 2 - erfc(z) or erfc(z) with z = |x|/sqrt2, so
@@ -170,6 +172,9 @@ void bert_gelu_tanh_ref(float *x, int64_t n) {
 // ---------------------------------------------------------------------------------------------
 // LayerNorm and softmax (one row, in place)
 
+// Two passes: a first mean, then deviations from it. The deviations' own mean c corrects the
+// first mean without rounding it into a float near the data (which would cost precision when the
+// offset is large against the spread): xhat = ((x - mean) - c) * rstd, var = E[d^2] - c^2.
 void bert_layernorm(float *x, int32_t n, const float *w, const float *b, float eps) {
     v128_t s = F4(0.0f);
     int32_t i = 0;
@@ -177,20 +182,27 @@ void bert_layernorm(float *x, int32_t n, const float *w, const float *b, float e
     float sum = hsum_f32(s);
     for (; i < n; i++) sum += x[i];
     const float mean = sum / (float)n;
-    v128_t vm = F4(mean), s2 = F4(0.0f);
+    v128_t vm = F4(mean), s1 = F4(0.0f), s2 = F4(0.0f);
     for (i = 0; i + 4 <= n; i += 4) {
         v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i), vm);
+        s1 = wasm_f32x4_add(s1, d);
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(d, d));
     }
-    float var = hsum_f32(s2);
-    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
-    const float rstd = 1.0f / sqrtf(var / (float)n + eps);
-    v128_t vr = F4(rstd);
+    float sd = hsum_f32(s1), sdd = hsum_f32(s2);
+    for (; i < n; i++) {
+        sd += x[i] - mean;
+        sdd += (x[i] - mean) * (x[i] - mean);
+    }
+    const float c = sd / (float)n;
+    float var = sdd / (float)n - c * c;
+    if (var < 0.0f) var = 0.0f;
+    const float rstd = 1.0f / sqrtf(var + eps);
+    v128_t vc = F4(c), vr = F4(rstd);
     for (i = 0; i + 4 <= n; i += 4) {
-        v128_t d = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + i), vm), vr);
+        v128_t d = wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + i), vm), vc), vr);
         wasm_v128_store(x + i, wasm_f32x4_add(wasm_f32x4_mul(d, wasm_v128_load(w + i)), wasm_v128_load(b + i)));
     }
-    for (; i < n; i++) x[i] = (x[i] - mean) * rstd * w[i] + b[i];
+    for (; i < n; i++) x[i] = ((x[i] - mean) - c) * rstd * w[i] + b[i];
 }
 
 void bert_layernorm_ref(float *x, int32_t n, const float *w, const float *b, float eps) {

@@ -37,10 +37,14 @@ uint64_t bert_row_size(bert_type t, int64_t n) {
 // dequantization reproduces what was intended (ggml quantizes against the unrounded scale).
 // f16 saturates at 65504; a NaN input element quantizes to 0.
 static float quant_scale(float d, float *id) {
-    if (d != d) d = 0.0f;
+    if (d != d || d == 0.0f) d = 0.0f; // also -0 -> +0: a zero block stores scale 0x0000
     if (d > 65504.0f) d = 65504.0f;
     if (d < -65504.0f) d = -65504.0f;
-    float dr = bert_f16_to_f32(bert_f32_to_f16(d));
+    // Round the magnitude up, never down: then |x| / |d| <= 127 (or 8) and no value clamps, which
+    // matters for small blocks whose scale is an f16 subnormal (amax < 127 * 2^-14).
+    uint16_t h = bert_f32_to_f16(d);
+    if (fabsf(bert_f16_to_f32(h)) < fabsf(d) && (h & 0x7FFF) < 0x7BFF) h++;
+    float dr = bert_f16_to_f32(h);
     *id = dr != 0.0f ? 1.0f / dr : 0.0f;
     return dr;
 }

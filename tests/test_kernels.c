@@ -1,0 +1,392 @@
+// test_kernels.c - each SIMD kernel against its scalar twin, with explicit error bounds, on random
+// and edge inputs (zeros, large values, NaN).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "kernels.h"
+#include "quant.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            if (failures < 30) {                                                                   \
+                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
+                printf(__VA_ARGS__);                                                               \
+                printf("\n");                                                                      \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+static uint32_t rnd32(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f; }
+static float rndn(void) { // roughly normal
+    return (rndf(-1, 1) + rndf(-1, 1) + rndf(-1, 1)) * 1.2f;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static void test_exp(void) {
+    double worst = 0;
+    float x[4096], y[4096];
+    for (int i = 0; i < 4096; i++) x[i] = i < 4000 ? rndf(-87.0f, 88.0f) : rndf(-1.0f, 1.0f);
+    bert_exp(x, y, 4093); // odd length: tail path
+    for (int i = 0; i < 4093; i++) {
+        double r = exp((double)x[i]), e = fabs(y[i] - r) / r;
+        if (e > worst) worst = e;
+    }
+    printf("exp: max rel err %.3g\n", worst);
+    CHECK(worst < 4e-7, "vector exp rel err %.3g >= 4e-7", worst);
+    float nanv[4] = {NAN, 0.0f, -1000.0f, 1000.0f}, o[4];
+    bert_exp(nanv, o, 4);
+    CHECK(isnan(o[0]) && o[1] == 1.0f && o[2] >= 0.0f && o[2] < 1e-37f && isfinite(o[3]) && o[3] > 1e38f,
+          "exp edges: %g %g %g %g", o[0], o[1], o[2], o[3]);
+}
+
+static void test_gelu(void) {
+    enum { N = 6001 };
+    static float x[N], a[N], b[N];
+    for (int i = 0; i < N; i++) x[i] = i < 4001 ? -10.0f + 20.0f * (float)i / 4000.0f : rndn() * 3.0f;
+    x[0] = 0.0f;
+    x[1] = -0.0f;
+    x[2] = 1e4f;
+    x[3] = -1e4f;
+    x[4] = 1e-30f;
+    // erf form: vs libm erff; bound from A&S 7.1.26 (1.5e-7 abs in erf) plus rounding.
+    memcpy(a, x, sizeof x);
+    memcpy(b, x, sizeof x);
+    bert_gelu(a, N);
+    bert_gelu_ref(b, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double bound = 1e-7 + 2e-7 * fabs(x[i]) + 2e-7 * fabs(b[i]);
+        double r = fabs(a[i] - b[i]) / bound;
+        if (r > worst) worst = r;
+        // against the exact double value as well
+        double exact = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
+        CHECK(fabs(a[i] - exact) <= bound, "gelu(%g) = %.9g, exact %.9g", x[i], a[i], exact);
+    }
+    printf("gelu (erf): worst diff/bound %.3f\n", worst);
+    CHECK(worst <= 1.0, "gelu vs erf reference above bound (%.3f)", worst);
+    CHECK(a[0] == 0.0f && a[2] == 1e4f && fabsf(a[3]) < 1e-30f, "gelu edges: %g %g %g", a[0], a[2], a[3]);
+
+    // tanh form
+    memcpy(a, x, sizeof x);
+    memcpy(b, x, sizeof x);
+    bert_gelu_tanh(a, N);
+    bert_gelu_tanh_ref(b, N);
+    worst = 0;
+    for (int i = 0; i < N; i++) {
+        double u = 0.7978845608028654 * (x[i] + 0.044715 * (double)x[i] * x[i] * x[i]);
+        double exact = 0.5 * x[i] * (1.0 + tanh(u));
+        double bound = 1e-7 + 1e-6 * fabs(exact) + 1e-7 * fabs(x[i]);
+        double r = fabs(a[i] - exact) / bound;
+        if (r > worst) worst = r;
+        CHECK(fabs(a[i] - b[i]) <= bound + 1e-7 * fabs(x[i]), "gelu_tanh(%g) simd %.9g ref %.9g", x[i], a[i], b[i]);
+    }
+    printf("gelu (tanh): worst diff/bound %.3f\n", worst);
+    CHECK(worst <= 1.0, "gelu_tanh above bound (%.3f)", worst);
+
+    float n[5] = {NAN, 1.0f, NAN, -2.0f, NAN};
+    bert_gelu(n, 5);
+    CHECK(isnan(n[0]) && isnan(n[2]) && isnan(n[4]) && fabsf(n[1] - 0.8413447f) < 1e-6f, "gelu NaN propagation");
+    float n2[3] = {NAN, 1.0f, NAN};
+    bert_gelu_tanh(n2, 3);
+    CHECK(isnan(n2[0]) && isnan(n2[2]) && fabsf(n2[1] - 0.841192f) < 1e-5f, "gelu_tanh NaN propagation");
+}
+
+static void test_layernorm(void) {
+    float x[300], a[300], b[300], w[300], bias[300];
+    double worst = 0;
+    for (int it = 0; it < 300; it++) {
+        const int n = 1 + (int)(rnd32() % 299);
+        const float off = it % 3 == 0 ? 1000.0f : 0.0f, sc = powf(10.0f, rndf(-3, 3));
+        for (int i = 0; i < n; i++) {
+            x[i] = off + rndn() * sc;
+            w[i] = rndf(0.5f, 1.5f);
+            bias[i] = rndf(-0.5f, 0.5f);
+        }
+        memcpy(a, x, sizeof x);
+        memcpy(b, x, sizeof x);
+        bert_layernorm(a, n, w, bias, 1e-12f);
+        bert_layernorm_ref(b, n, w, bias, 1e-12f);
+        for (int i = 0; i < n; i++) {
+            // a few f32 roundings of the normalized value (|xhat| <= sqrt(n)) and the affine step
+            const double xhat = ((double)b[i] - bias[i]) / w[i];
+            const double bound = 1e-6 * (fabs(w[i]) * (fabs(xhat) + 1) + fabs(bias[i]));
+            double r = fabs(a[i] - b[i]) / bound;
+            if (r > worst) worst = r;
+        }
+    }
+    printf("layernorm: worst diff/bound %.3f\n", worst);
+    CHECK(worst <= 1.0, "layernorm vs reference above bound (%.3f)", worst);
+
+    // constant row: variance 0 -> output is the bias (eps keeps it finite)
+    for (int i = 0; i < 37; i++) {
+        x[i] = 3.25f;
+        w[i] = 2.0f;
+        bias[i] = (float)i;
+    }
+    bert_layernorm(x, 37, w, bias, 1e-12f);
+    int bad = 0;
+    for (int i = 0; i < 37; i++) bad += x[i] != (float)i;
+    CHECK(bad == 0, "layernorm of a constant row must give the bias");
+    // large values (sums of squares near 1e33; past ~1e18 per value they overflow f32)
+    for (int i = 0; i < 64; i++) x[i] = (i & 1) ? 3e15f : -3e15f;
+    for (int i = 0; i < 64; i++) w[i] = 1.0f, bias[i] = 0.0f;
+    bert_layernorm(x, 64, w, bias, 1e-12f);
+    CHECK(fabsf(x[0] + 1.0f) < 1e-5f && fabsf(x[1] - 1.0f) < 1e-5f, "layernorm large values: %g %g", x[0], x[1]);
+    // NaN row -> all NaN
+    for (int i = 0; i < 40; i++) x[i] = (float)i;
+    x[17] = NAN;
+    bert_layernorm(x, 40, w, bias, 1e-12f);
+    bad = 0;
+    for (int i = 0; i < 40; i++) bad += !isnan(x[i]);
+    CHECK(bad == 0, "layernorm NaN row must become all NaN (%d not NaN)", bad);
+}
+
+static void test_softmax(void) {
+    float x[600], a[600], b[600];
+    double worst = 0;
+    for (int it = 0; it < 400; it++) {
+        const int n = 1 + (int)(rnd32() % 599);
+        const float scale = rndf(0.05f, 1.0f), sc = powf(10.0f, rndf(-2, 1.5f));
+        for (int i = 0; i < n; i++) x[i] = rndn() * sc;
+        memcpy(a, x, sizeof x);
+        memcpy(b, x, sizeof x);
+        bert_softmax(a, n, scale);
+        bert_softmax_ref(b, n, scale);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double r = fabs(a[i] - b[i]) / (1e-6 * b[i] + 1e-12);
+            if (r > worst) worst = r;
+            sum += a[i];
+        }
+        CHECK(fabs(sum - 1.0) < 1e-5, "softmax row sums to %.9g", sum);
+    }
+    printf("softmax: worst diff/bound %.3f\n", worst);
+    CHECK(worst <= 1.0, "softmax vs reference above bound (%.3f)", worst);
+
+    // large values: no overflow, the maximum wins
+    for (int i = 0; i < 9; i++) x[i] = (float)i * 1e30f;
+    bert_softmax(x, 9, 1.0f);
+    CHECK(x[8] == 1.0f && x[0] == 0.0f, "softmax large: %g %g", x[8], x[0]);
+    // all zero -> uniform
+    memset(x, 0, 7 * sizeof(float));
+    bert_softmax(x, 7, 0.125f);
+    CHECK(fabsf(x[0] - 1.0f / 7) < 1e-7f && fabsf(x[6] - 1.0f / 7) < 1e-7f, "softmax zeros");
+    // NaN anywhere -> whole row NaN, in the body and in the tail
+    for (int pos = 0; pos < 11; pos += 5) {
+        for (int i = 0; i < 11; i++) x[i] = (float)i;
+        x[pos] = NAN;
+        memcpy(b, x, sizeof(float) * 11);
+        bert_softmax(x, 11, 1.0f);
+        bert_softmax_ref(b, 11, 1.0f);
+        int bad = 0;
+        for (int i = 0; i < 11; i++) bad += !isnan(x[i]) + !isnan(b[i]);
+        CHECK(bad == 0, "softmax NaN at %d must make the row NaN", pos);
+    }
+}
+
+static void test_quantize_act(void) {
+    float x[256];
+    int16_t qa[256], qb[256];
+    float da[8], db[8];
+    int bad = 0;
+    for (int it = 0; it < 2000; it++) {
+        const float sc = powf(10.0f, rndf(-6, 6));
+        for (int i = 0; i < 256; i++) x[i] = rndn() * sc;
+        if (it % 7 == 0) memset(x + 32, 0, 32 * sizeof(float));           // a zero block
+        if (it % 11 == 0) x[rnd32() % 256] = NAN;                          // NaN -> 0
+        if (it % 13 == 0) x[rnd32() % 256] = (float)(rnd32() % 255) - 127; // exact halves
+        if (it % 17 == 0)
+            for (int i = 0; i < 32; i++) x[i] = ((float)i - 15.5f) * 2.0f; // ties after scaling
+        bert_quantize_act(x, 256, qa, da);
+        bert_quantize_act_ref(x, 256, qb, db);
+        bad += memcmp(qa, qb, sizeof qa) != 0 || memcmp(da, db, sizeof da) != 0;
+        for (int b = 0; b < 8; b++) {
+            for (int j = 0; j < 32; j++) {
+                const float v = x[b * 32 + j];
+                if (isnan(v)) {
+                    CHECK(qa[b * 32 + j] == 0, "NaN must quantize to 0");
+                    continue;
+                }
+                CHECK(qa[b * 32 + j] >= -127 && qa[b * 32 + j] <= 127, "range");
+                CHECK(fabsf(v - da[b] * qa[b * 32 + j]) <= 0.5f * da[b] * 1.0001f + 1e-30f, "act quant error");
+            }
+        }
+    }
+    CHECK(bad == 0, "bert_quantize_act differs from its scalar twin in %d of 2000 rows", bad);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+typedef struct {
+    int nt, K, no;
+    bert_type t;
+    int act, bias, res, inplace;
+} gemm_case;
+
+static int run_gemm_case(const gemm_case *c, double *worst_out) {
+    const int nt = c->nt, K = c->K, no = c->no;
+    float *x = malloc(sizeof(float) * nt * K + 16);
+    float *wf = malloc(sizeof(float) * no * K);
+    const uint64_t row = bert_row_size(c->t, K);
+    uint8_t *w = malloc(row * no + 1);
+    float *bias = malloc(sizeof(float) * no);
+    float *res = malloc(sizeof(float) * nt * no);
+    float *ya = malloc(sizeof(float) * nt * no), *yb = malloc(sizeof(float) * nt * no);
+    int16_t *xq = malloc(sizeof(int16_t) * nt * K + 16);
+    float *xd = malloc(sizeof(float) * nt * (K / 32 + 1));
+    float *scratch = malloc(sizeof(float) * bert_gemm_scratch_floats(K));
+    float *wrow = malloc(sizeof(float) * K);
+    for (int i = 0; i < nt * K; i++) x[i] = rndn();
+    for (int i = 0; i < no * K; i++) wf[i] = rndn() * 0.1f;
+    for (int i = 0; i < no; i++) bias[i] = rndn();
+    for (int i = 0; i < nt * no; i++) res[i] = rndn();
+    for (int o = 0; o < no; o++) bert_quantize_row(c->t, wf + (size_t)o * K, w + row * o, K);
+    const int quant = c->t == BERT_TYPE_Q8_0 || c->t == BERT_TYPE_Q4_0;
+    if (quant)
+        for (int t = 0; t < nt; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * (K / 32));
+    bert_gemm_args a = {
+        .n_tok = nt, .n_in = K, .x = x, .ldx = K, .xq = xq, .xd = xd, .wtype = c->t, .w = w, .w_row = row,
+        .y = ya, .ldy = no, .bias = c->bias ? bias : NULL, .res = c->res ? res : NULL, .ldr = no, .act = c->act,
+    };
+    if (c->inplace) { // residual read from and written to the same buffer
+        memcpy(ya, res, sizeof(float) * nt * no);
+        a.res = ya;
+    }
+    // SIMD, split into two output ranges like two threads would
+    const int mid = (no / 2) & ~3;
+    bert_gemm(&a, 0, mid, scratch);
+    bert_gemm(&a, mid, no, scratch);
+    bert_gemm_args r = a;
+    r.y = yb;
+    r.res = c->res ? res : NULL;
+    bert_gemm_ref(&r, 0, no);
+    int bad = 0;
+    double worst = 0;
+    const int nb = K / 32;
+    for (int t = 0; t < nt; t++) {
+        for (int o = 0; o < no; o++) {
+            // S: sum of magnitudes of the terms, the scale of the rounding error
+            double S = c->bias ? fabs(bias[o]) : 0;
+            const uint8_t *wr = w + row * o;
+            if (!quant) {
+                bert_dequantize_row(c->t, wr, wrow, K);
+                for (int k = 0; k < K; k++) S += fabs((double)x[t * K + k] * wrow[k]);
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    float wv[32];
+                    bert_dequantize_row(c->t, wr + (row / nb) * b, wv, 32);
+                    for (int j = 0; j < 32; j++) S += fabs((double)xq[t * K + b * 32 + j] * xd[t * nb + b] * wv[j]);
+                }
+            }
+            // f32: one rounding per term in each of 4 lanes + the reduction; integer path: the
+            // block sums are exact, one rounding per block scale product and per accumulation.
+            const double terms = quant ? nb + 4 : K / 4.0 + 6;
+            double bound = terms * 0x1p-24 * S * 1.5 + 1e-30;
+            const double pre = yb[t * no + o] - (c->res ? res[t * no + o] : 0);
+            if (c->act == BERT_EPI_GELU || c->act == BERT_EPI_GELU_TANH) bound = bound * 1.2 + 2e-7 * (1 + fabs(pre) * 4);
+            if (c->res) bound += 0x1p-24 * (fabs(res[t * no + o]) + fabs(pre)) * 2;
+            const double d = fabs(ya[t * no + o] - yb[t * no + o]);
+            if (!(d <= bound)) {
+                if (bad++ < 3)
+                    printf("  %s nt=%d K=%d no=%d act=%d: y[%d,%d] simd %.9g ref %.9g bound %.3g\n", bert_type_name(c->t),
+                           nt, K, no, c->act, t, o, ya[t * no + o], yb[t * no + o], bound);
+            }
+            if (d / bound > worst) worst = d / bound;
+        }
+    }
+    if (worst > *worst_out) *worst_out = worst;
+    free(x), free(wf), free(w), free(bias), free(res), free(ya), free(yb), free(xq), free(xd), free(scratch), free(wrow);
+    return bad;
+}
+
+static void test_gemm(void) {
+    const bert_type types[4] = {BERT_TYPE_F32, BERT_TYPE_F16, BERT_TYPE_Q8_0, BERT_TYPE_Q4_0};
+    for (int ti = 0; ti < 4; ti++) {
+        double worst = 0;
+        int bad = 0, n = 0;
+        for (int nt = 1; nt <= 9; nt++) {
+            for (int no = 1; no <= 13; no += (no < 9 ? 1 : 4)) {
+                const int Ks[5] = {32, 64, 96, 37, 3};
+                for (int ki = 0; ki < 5; ki++) {
+                    if (types[ti] >= BERT_TYPE_Q4_0 && Ks[ki] % 32) continue;
+                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0};
+                    if (c.res && rnd32() % 2) c.inplace = 1;
+                    bad += run_gemm_case(&c, &worst);
+                    n++;
+                }
+            }
+        }
+        // larger shapes: more tokens than one token block, real widths
+        gemm_case big[3] = {{70, 384, 36, types[ti], BERT_EPI_GELU, 1, 0, 0},
+                            {130, 1536, 8, types[ti], BERT_EPI_NONE, 1, 1, 1},
+                            {5, 1024, 19, types[ti], BERT_EPI_GELU_TANH, 1, 0, 0}};
+        for (int i = 0; i < 3; i++, n++) bad += run_gemm_case(&big[i], &worst);
+        printf("gemm %s: %d cases, worst diff/bound %.3f\n", bert_type_name(types[ti]), n, worst);
+        CHECK(bad == 0, "gemm %s: %d cases above the bound", bert_type_name(types[ti]), bad);
+    }
+
+    // Exact in integer: activations that quantize with scale 1 (max |x| = 127, integers) against
+    // q8_0 weights with scale 1: every product and block sum is an integer < 2^24, so the SIMD
+    // result must equal the integer dot product exactly.
+    enum { NT = 5, K = 256, NO = 6 };
+    float x[NT * K], wf[NO * K], y[NT * NO], scratch[4 * K];
+    int16_t xq[NT * K];
+    float xd[NT * K / 32];
+    uint8_t w[NO * (K / 32) * 34];
+    for (int i = 0; i < NT * K; i++) x[i] = (i % 32 == 0) ? 127.0f : (float)((int)(rnd32() % 255) - 127);
+    for (int i = 0; i < NO * K; i++) wf[i] = (i % 32 == 0) ? -127.0f : (float)((int)(rnd32() % 255) - 127);
+    for (int o = 0; o < NO; o++) bert_quantize_row(BERT_TYPE_Q8_0, wf + o * K, w + o * (K / 32) * 34, K);
+    for (int t = 0; t < NT; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * (K / 32));
+    bert_gemm_args a = {.n_tok = NT, .n_in = K, .xq = xq, .xd = xd, .wtype = BERT_TYPE_Q8_0, .w = w,
+                        .w_row = (K / 32) * 34, .y = y, .ldy = NO, .act = BERT_EPI_NONE};
+    bert_gemm(&a, 0, NO, scratch);
+    int bad = 0;
+    for (int t = 0; t < NT; t++)
+        for (int o = 0; o < NO; o++) {
+            int64_t s = 0;
+            for (int k = 0; k < K; k++) s += (int64_t)x[t * K + k] * (int64_t)wf[o * K + k];
+            bad += y[t * NO + o] != (float)s;
+        }
+    CHECK(xd[0] == 1.0f, "activation scale should be exactly 1");
+    CHECK(bad == 0, "q8_0 integer dot not exact in %d outputs", bad);
+
+    // NaN in an activation propagates to that token's outputs only (f32 path)
+    float xn[2 * 32], wn[3 * 32], yn[2 * 3];
+    for (int i = 0; i < 64; i++) xn[i] = 1.0f;
+    for (int i = 0; i < 96; i++) wn[i] = 0.5f;
+    xn[40] = NAN;
+    bert_gemm_args an = {.n_tok = 2, .n_in = 32, .x = xn, .ldx = 32, .wtype = BERT_TYPE_F32, .w = wn, .w_row = 128,
+                         .y = yn, .ldy = 3, .act = BERT_EPI_GELU};
+    bert_gemm(&an, 0, 3, NULL);
+    CHECK(!isnan(yn[0]) && !isnan(yn[2]) && isnan(yn[3]) && isnan(yn[5]), "gemm NaN propagation");
+}
+
+int main(void) {
+    test_exp();
+    test_gelu();
+    test_layernorm();
+    test_softmax();
+    test_quantize_act();
+    test_gemm();
+    if (failures) {
+        printf("test_kernels: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_kernels: all passed\n");
+    return 0;
+}
