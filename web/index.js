@@ -1,0 +1,898 @@
+// bertwasm - BERT-family sentence embeddings and reranking in WebAssembly.
+//
+//   import { load } from 'bertwasm';
+//   const model = await load('https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/',
+//                            { memoryBudget: 128 << 20, onProgress: e => console.log(e) });
+//   const v = await model.embed('hello world');          // Float32Array(384), normalized
+//   model.dispose();
+//
+// How memory is used (the rules the tests hold us to):
+// - One wasm instance per variant (single-threaded / pthreads) is shared by all models. Its heap
+//   holds each model's single arena (the C core's plan: weights + vocab + activations + staging,
+//   allocated in one piece once the safetensors header has arrived, before any weight byte is
+//   consumed) and one JS scratch block per instance.
+// - The scratch block is the only thing the JS allocates in wasm memory: a 256 KiB text window
+//   (UTF-8 written with TextEncoder.encodeInto; also the window weight chunks are copied through)
+//   plus token/output buffers for maxTokens x maxBatch. It only ever grows (to fit the largest
+//   model loaded so far), so repeated calls and load/dispose cycles leave the memory size alone.
+// - A text longer than the window is tokenized in pieces cut at whitespace or ASCII punctuation,
+//   where BERT's pre-tokenizer splits anyway, so the ids equal those of the whole text (a single
+//   run of more than ~87,000 characters with neither is cut mid-word). Embedding stops reading
+//   pieces once maxTokens is reached; countTokens/tokenize read them all.
+// - Weights stream from fetch()/a file/a Blob in chunks; nothing holds the whole file in JS.
+//
+// Concurrency: every Model method is queued per model, so overlapping calls are safe. All calls on
+// one instance are synchronous wasm calls between awaits, so models never see each other's scratch.
+
+const TEXT_CAP = 256 * 1024;          // text window and weight-copy window (bytes)
+const MISC = 256;                     // out-params (encoding info, plan doubles, status)
+const PIECE_CHARS = Math.floor((TEXT_CAP - 8) / 3); // UTF-16 units that surely fit as UTF-8
+
+const STATUS_CODES = ['OK', 'INVALID_ARGUMENT', 'BAD_MODEL', 'UNSUPPORTED', 'BUDGET_EXCEEDED',
+  'OUT_OF_MEMORY', 'BAD_STATE'];
+const DTYPES = { f32: 0, f16: 1, q4: 2, q4_0: 2, q8: 8, q8_0: 8 };
+const DTYPE_NAMES = { 0: 'f32', 1: 'f16', 2: 'q4', 8: 'q8' };
+const POOLINGS = { none: 0, mean: 1, cls: 2, max: 3 };
+const POOLING_NAMES = ['none', 'mean', 'cls', 'max'];
+
+const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
+  typeof window === 'undefined';
+
+/** Errors thrown by bertwasm: `code` is stable, `message` carries the C core's detail. */
+export class BertError extends Error {
+  constructor(code, message, extra) {
+    super(message);
+    this.name = 'BertError';
+    this.code = code;
+    if (extra) Object.assign(this, extra);
+  }
+}
+
+const disposedError = () => new BertError('DISPOSED', 'the model has been disposed');
+const abortError = (signal) => new BertError('ABORTED',
+  'load aborted' + (signal && signal.reason && signal.reason.message ? ': ' + signal.reason.message : ''));
+
+function invalid(msg) { return new BertError('INVALID_ARGUMENT', msg); }
+
+// ---------------------------------------------------------------------------------------------
+// Runtime: one Emscripten instance + its scratch block.
+
+class Runtime {
+  constructor(M, variant, poolSize) {
+    this.M = M;
+    this.variant = variant;
+    this.poolSize = poolSize;
+    this.scratchSize = 0;
+    this.scratch = 0;
+    this.models = 0;
+    this.ensureScratch(TEXT_CAP + MISC);
+  }
+  get buffer() { return this.M.wasmMemory ? this.M.wasmMemory.buffer : this.M.HEAPU8.buffer; }
+  get u8() { return new Uint8Array(this.buffer); }
+  get i32() { return new Int32Array(this.buffer); }
+  get f32() { return new Float32Array(this.buffer); }
+  get f64() { return new Float64Array(this.buffer); }
+  memorySize() { return this.buffer.byteLength; }
+  get text() { return this.scratch; }
+  get misc() { return this.scratch + TEXT_CAP; }
+  get work() { return this.scratch + TEXT_CAP + MISC; }
+
+  // Grow-only: a smaller model reuses the block of a larger one.
+  ensureScratch(bytes) {
+    if (bytes <= this.scratchSize) return;
+    if (this.scratch) this.M._free(this.scratch);
+    const p = this.M._malloc(bytes) >>> 0;
+    if (!p) {
+      this.scratch = 0; this.scratchSize = 0;
+      throw new BertError('OUT_OF_MEMORY', `cannot allocate ${bytes} bytes of scratch in wasm memory`);
+    }
+    this.scratch = p;
+    this.scratchSize = bytes;
+  }
+
+  cstr(ptr) {
+    ptr >>>= 0;
+    if (!ptr) return '';
+    const u8 = this.u8;
+    let end = ptr;
+    while (u8[end]) end++;
+    return new TextDecoder().decode(u8.slice(ptr, end)); // slice: TextDecoder rejects shared views
+  }
+
+  statusName(s) { return STATUS_CODES[s] || this.cstr(this.M._bert_status_name(s)) || `STATUS_${s}`; }
+
+  readDoubles(ptr, n) { return Array.from(new Float64Array(this.buffer, ptr >>> 0, n)); }
+
+  // Writes s as UTF-8 at ptr (at most cap bytes); returns bytes written, or -1 if it did not fit.
+  writeText(s, ptr, cap) {
+    const r = new TextEncoder().encodeInto(s, new Uint8Array(this.buffer, ptr >>> 0, cap));
+    return r.read === s.length ? r.written : -1;
+  }
+}
+
+const runtimes = new Map(); // key -> Promise<Runtime>
+
+function defaultThreads() {
+  let n = 1;
+  if (typeof navigator === 'object' && navigator && navigator.hardwareConcurrency) n = navigator.hardwareConcurrency;
+  else if (isNode && nodeOs) n = nodeOs.availableParallelism ? nodeOs.availableParallelism() : nodeOs.cpus().length;
+  return Math.max(1, Math.min(4, n | 0));
+}
+
+let nodeFs = null, nodeOs = null, nodeUrl = null, nodePath = null;
+if (isNode) {
+  nodeFs = await import('node:fs');
+  nodeOs = await import('node:os');
+  nodeUrl = await import('node:url');
+  nodePath = await import('node:path');
+}
+
+function threadsAvailable() {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
+  if (isNode) return true;
+  return globalThis.crossOriginIsolated === true;
+}
+
+async function compileWasm(src, fetchFn) {
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof src === 'string' || src instanceof URL) {
+    const url = String(src);
+    if (isNode && !/^(https?|data|blob):/i.test(url)) {
+      const path = url.startsWith('file:') ? nodeUrl.fileURLToPath(url) : url;
+      return WebAssembly.compile(await nodeFs.promises.readFile(path));
+    }
+    src = await fetchFn(url);
+  }
+  if (typeof Response !== 'undefined' && src instanceof Response) {
+    if (!src.ok) throw new BertError('NETWORK', `wasm: HTTP ${src.status} for ${src.url}`);
+    if (WebAssembly.compileStreaming && /application\/wasm/.test(src.headers.get('content-type') || ''))
+      return WebAssembly.compileStreaming(src);
+    return WebAssembly.compile(await src.arrayBuffer());
+  }
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return WebAssembly.compile(src);
+  throw invalid('options.wasm must be a WebAssembly.Module, a URL, a Response or the wasm bytes');
+}
+
+// A module built with pthreads imports its (shared) memory; the single-threaded one exports it.
+const isThreadedModule = (mod) => WebAssembly.Module.imports(mod).some((i) => i.kind === 'memory');
+
+async function getRuntime(opts) {
+  const fetchFn = opts.fetch || globalThis.fetch;
+  let threads = opts.threads == null ? defaultThreads() : opts.threads | 0;
+  if (threads < 1) throw invalid('options.threads must be >= 1');
+  let variant;
+  let custom = null;
+  if (opts.wasm != null) {
+    custom = await compileWasm(opts.wasm, fetchFn);
+    variant = isThreadedModule(custom) ? 'threads' : 'single';
+    if (variant === 'threads' && !threadsAvailable())
+      throw new BertError('UNSUPPORTED', 'a pthreads wasm module needs SharedArrayBuffer (crossOriginIsolated)');
+  } else {
+    const want = opts.backend || 'auto';
+    if (want === 'threads') {
+      if (!threadsAvailable())
+        throw new BertError('UNSUPPORTED', 'backend "threads" needs SharedArrayBuffer (crossOriginIsolated in browsers)');
+      variant = 'threads';
+    } else if (want === 'single') variant = 'single';
+    else if (want === 'auto') variant = threads > 1 && threadsAvailable() ? 'threads' : 'single';
+    else throw invalid(`options.backend must be "auto", "single" or "threads", not ${JSON.stringify(want)}`);
+  }
+  if (variant === 'single') threads = 1;
+  // One instance per variant (and per custom module); the pool is sized by the first load.
+  const key = custom ? custom : variant;
+  let p = runtimes.get(key);
+  if (!p) {
+    p = createRuntime(variant, custom, threads, fetchFn);
+    runtimes.set(key, p);
+    p.catch(() => runtimes.delete(key));
+  }
+  const rt = await p;
+  return { rt, threads: variant === 'threads' ? Math.min(threads, Math.max(1, rt.poolSize)) : 1 };
+}
+
+async function createRuntime(variant, custom, threads, fetchFn) {
+  const base = variant === 'threads' ? 'bertwasm-mt' : 'bertwasm';
+  const glue = variant === 'threads'
+    ? await import('../dist/bertwasm-mt.js')
+    : await import('../dist/bertwasm.js');
+  let mod = custom;
+  if (!mod) {
+    const url = new URL(`../dist/${base}.wasm`, import.meta.url);
+    mod = isNode ? await compileWasm(url.href) : await compileWasm(url.href, fetchFn);
+  }
+  const poolSize = variant === 'threads' ? threads : 0;
+  const M = await glue.default({
+    bertPoolSize: poolSize,
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod));
+      return {};
+    },
+    print: () => {},
+    printErr: (s) => { if (typeof console !== 'undefined') console.warn('[bertwasm]', s); },
+  });
+  if (isNode && M.PThread) unrefWorkers(M);
+  return new Runtime(M, variant, poolSize);
+}
+
+// Node: pthread workers must not keep the process alive after the caller is done.
+function unrefWorkers(M) {
+  const P = M.PThread;
+  for (const w of [...(P.unusedWorkers || []), ...(P.runningWorkers || [])]) if (w && w.unref) w.unref();
+}
+
+/** Stops the pthread workers of every instance and drops the instances (models must be disposed). */
+export function shutdown() {
+  for (const p of runtimes.values()) p.then((rt) => { if (rt.M.PThread) rt.M.PThread.terminateAllThreads(); }, () => {});
+  runtimes.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources: a folder/URL base, "hf:org/name[@rev]", or explicit parts.
+
+const SMALL_FILES = ['config.json', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json',
+  'special_tokens_map.json', 'modules.json', '1_Pooling/config.json', 'sentence_bert_config.json'];
+
+const isUrlLike = (s) => /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
+
+function resolveBase(source) {
+  if (source instanceof URL) return { kind: 'url', base: ensureSlash(source.href) };
+  const s = String(source);
+  const hf = /^hf:([\w.-]+\/[\w.-]+)(?:@([\w.\/-]+))?$/.exec(s);
+  if (hf) return { kind: 'url', base: `https://huggingface.co/${hf[1]}/resolve/${hf[2] || 'main'}/` };
+  if (isNode && (!isUrlLike(s) || s.startsWith('file:')))
+    return { kind: 'path', base: s.startsWith('file:') ? nodeUrl.fileURLToPath(s) : s };
+  const abs = typeof location === 'object' && location ? new URL(s, location.href).href : s;
+  return { kind: 'url', base: ensureSlash(abs) };
+}
+const ensureSlash = (s) => (s.endsWith('/') ? s : s + '/');
+
+function fetchOpts(opts) {
+  const o = { signal: opts.signal };
+  if (opts.headers) o.headers = opts.headers;
+  return o;
+}
+
+async function doFetch(url, opts) {
+  const f = opts.fetch || globalThis.fetch;
+  if (!f) throw new BertError('UNSUPPORTED', 'no fetch() in this environment; pass options.fetch');
+  try {
+    return await f(url, fetchOpts(opts));
+  } catch (e) {
+    if (opts.signal && opts.signal.aborted) throw abortError(opts.signal);
+    throw new BertError('NETWORK', `fetch ${url}: ${e && e.message ? e.message : e}`);
+  }
+}
+
+async function readSmallFromUrl(url, opts, required) {
+  const r = await doFetch(url, opts);
+  if (!r.ok) {
+    if (!required && r.status === 404) { cancelBody(r); return null; }
+    cancelBody(r);
+    if (required && r.status === 404) throw new BertError('BAD_MODEL', `${url}: not found (HTTP 404)`);
+    throw new BertError('NETWORK', `${url}: HTTP ${r.status}`);
+  }
+  return new Uint8Array(await r.arrayBuffer());
+}
+function cancelBody(r) { try { if (r.body) r.body.cancel().catch(() => {}); } catch { /* ignore */ } }
+
+async function readSmallFromPath(path, required) {
+  try {
+    return new Uint8Array(await nodeFs.promises.readFile(path));
+  } catch (e) {
+    if (e && e.code === 'ENOENT') {
+      if (!required) return null;
+      throw new BertError('BAD_MODEL', `${path}: not found`);
+    }
+    throw new BertError('NETWORK', `${path}: ${e && e.message}`);
+  }
+}
+
+const enc = new TextEncoder();
+async function partToBytes(v, name, opts) {
+  if (v == null) return null;
+  if (typeof v === 'string') return enc.encode(v);
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof URL) return readSmallFromUrl(v.href, opts, true);
+  if (typeof Response !== 'undefined' && v instanceof Response) return new Uint8Array(await v.arrayBuffer());
+  if (typeof Blob !== 'undefined' && v instanceof Blob) return new Uint8Array(await v.arrayBuffer());
+  if (typeof v === 'object') return enc.encode(JSON.stringify(v));
+  throw invalid(`${name}: unsupported type ${typeof v}`);
+}
+
+// -> { files: [[name, bytes]], weights: weight source, where: description }
+async function gatherSource(source, opts, progress) {
+  if (source && typeof source === 'object' && !(source instanceof URL) &&
+      ('weights' in source || 'config' in source)) {
+    const files = [];
+    const add = async (name, v) => { const b = await partToBytes(v, name, opts); if (b) files.push([name, b]); };
+    if (source.config == null) throw invalid('source.config is required');
+    if (source.weights == null) throw invalid('source.weights is required');
+    await add('config.json', source.config);
+    await add('tokenizer.json', source.tokenizer);
+    await add('vocab.txt', source.vocab);
+    for (const [name, v] of Object.entries(source.files || {})) {
+      if (name === 'config.json') continue;
+      await add(name, v);
+    }
+    progress({ phase: 'files', loaded: files.length, total: files.length });
+    return { files, weights: source.weights, where: 'explicit parts' };
+  }
+  if (typeof source !== 'string' && !(source instanceof URL)) throw invalid('load(source): source must be a URL/path string, a URL, or {config, tokenizer, weights}');
+  const { kind, base } = resolveBase(source);
+  const get = kind === 'path'
+    ? (name, req) => readSmallFromPath(nodePath.join(base, name), req)
+    : (name, req) => readSmallFromUrl(base + name, opts, req);
+  const total = SMALL_FILES.length;
+  let done = 0;
+  const tick = () => progress({ phase: 'files', loaded: ++done, total });
+  // All optional files in parallel; vocab.txt only when tokenizer.json is absent.
+  const results = await Promise.all(SMALL_FILES.map(async (name) => {
+    if (name === 'vocab.txt') return null;
+    const b = await get(name, name === 'config.json');
+    tick();
+    return b;
+  }));
+  if (!results[SMALL_FILES.indexOf('tokenizer.json')]) {
+    results[SMALL_FILES.indexOf('vocab.txt')] = await get('vocab.txt', false);
+  }
+  tick();
+  if (!results[1] && !results[2])
+    throw new BertError('BAD_MODEL', `${base}: neither tokenizer.json nor vocab.txt found`);
+  const files = [];
+  SMALL_FILES.forEach((name, i) => { if (results[i]) files.push([name, results[i]]); });
+  const weights = kind === 'path' ? { path: nodePath.join(base, 'model.safetensors') } : base + 'model.safetensors';
+  return { files, weights, where: base };
+}
+
+// A weight source as a pull reader: { read(): Promise<Uint8Array|null>, cancel(), size }.
+const NODE_READ = 1 << 20;
+async function openWeights(w, opts) {
+  if (w && typeof w === 'object' && typeof w.path === 'string' && isNode) return openFile(w.path);
+  if (typeof w === 'string' || w instanceof URL) {
+    const s = String(w);
+    if (isNode && (!isUrlLike(s) || s.startsWith('file:'))) return openFile(s.startsWith('file:') ? nodeUrl.fileURLToPath(s) : s);
+    const r = await doFetch(s, opts);
+    if (!r.ok) {
+      cancelBody(r);
+      throw new BertError(r.status === 404 ? 'BAD_MODEL' : 'NETWORK', `${s}: HTTP ${r.status}`);
+    }
+    return fromResponse(r);
+  }
+  if (typeof Response !== 'undefined' && w instanceof Response) {
+    if (!w.ok) throw new BertError('NETWORK', `weights: HTTP ${w.status}`);
+    return fromResponse(w);
+  }
+  if (typeof ReadableStream !== 'undefined' && w instanceof ReadableStream) return fromStream(w, null);
+  if (typeof Blob !== 'undefined' && w instanceof Blob) return fromStream(w.stream(), w.size);
+  if (w instanceof ArrayBuffer || ArrayBuffer.isView(w)) {
+    const u8 = w instanceof ArrayBuffer ? new Uint8Array(w) : new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+    let off = 0;
+    return { size: u8.length, async read() { if (off >= u8.length) return null; const c = u8.subarray(off, off + NODE_READ); off += c.length; return c; }, cancel() { off = u8.length; } };
+  }
+  if (w && typeof w[Symbol.asyncIterator] === 'function') {
+    const it = w[Symbol.asyncIterator]();
+    return { size: null, async read() { const r = await it.next(); return r.done ? null : toU8(r.value); }, cancel() { if (it.return) it.return().catch?.(() => {}); } };
+  }
+  throw invalid('weights must be a URL, path (Node), Response, ReadableStream, Blob, ArrayBuffer or Uint8Array');
+}
+const toU8 = (v) => (v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v));
+
+function fromResponse(r) {
+  const len = Number(r.headers.get('content-length'));
+  const enc = r.headers.get('content-encoding');
+  if (!r.body) throw new BertError('NETWORK', 'weights response has no body');
+  return fromStream(r.body, Number.isFinite(len) && len > 0 && !enc ? len : null);
+}
+
+function fromStream(stream, size) {
+  const reader = stream.getReader();
+  return {
+    size,
+    async read() { const r = await reader.read(); return r.done ? null : toU8(r.value); },
+    cancel(reason) { return reader.cancel(reason).catch(() => {}); },
+  };
+}
+
+async function openFile(path) {
+  let fh;
+  try {
+    fh = await nodeFs.promises.open(path, 'r');
+  } catch (e) {
+    throw new BertError(e && e.code === 'ENOENT' ? 'BAD_MODEL' : 'NETWORK', `${path}: ${e && e.message}`);
+  }
+  const size = (await fh.stat()).size;
+  const buf = new Uint8Array(NODE_READ); // one reused window: never the whole file
+  let closed = false;
+  return {
+    size,
+    async read() {
+      if (closed) return null;
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) { closed = true; await fh.close(); return null; }
+      return buf.subarray(0, bytesRead);
+    },
+    async cancel() { if (!closed) { closed = true; await fh.close().catch(() => {}); } },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// load()
+
+/**
+ * Loads a model. See index.d.ts for the options.
+ * @returns {Promise<Model>}
+ */
+export async function load(source, options = {}) {
+  const opts = { ...options };
+  const signal = opts.signal;
+  if (signal && signal.aborted) throw abortError(signal);
+  const dtype = opts.dtype == null ? 'q8' : String(opts.dtype).toLowerCase();
+  if (!(dtype in DTYPES)) throw invalid(`options.dtype must be one of q8, q4, f16, f32 (got ${opts.dtype})`);
+  const edtype = opts.embeddingDtype == null ? null : String(opts.embeddingDtype).toLowerCase();
+  if (edtype != null && !(edtype in DTYPES)) throw invalid(`options.embeddingDtype must be one of q8, q4, f16, f32`);
+  let pooling = -1;
+  if (opts.pooling != null) {
+    if (!(opts.pooling in POOLINGS)) throw invalid(`options.pooling must be one of ${Object.keys(POOLINGS).join(', ')}`);
+    pooling = POOLINGS[opts.pooling];
+  }
+  const normalize = opts.normalize == null ? -1 : opts.normalize ? 1 : 0;
+  for (const k of ['maxTokens', 'maxBatch', 'memoryBudget']) {
+    if (opts[k] != null && !(Number.isFinite(opts[k]) && opts[k] >= 0)) throw invalid(`options.${k} must be a non-negative number`);
+  }
+  const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
+  const progress = (e) => { if (onProgress) { try { onProgress(e); } catch { /* the caller's bug, not ours */ } } };
+
+  const { rt, threads } = await getRuntime(opts);
+  if (signal && signal.aborted) throw abortError(signal);
+  const { files, weights, where } = await gatherSource(source, opts, progress);
+  if (signal && signal.aborted) throw abortError(signal);
+
+  const M = rt.M;
+  let loader = M._bertw_loader_new(DTYPES[dtype], edtype == null ? -1 : DTYPES[edtype],
+    opts.memoryBudget || 0, opts.maxTokens | 0, opts.maxBatch | 0, pooling, normalize, threads) >>> 0;
+  if (!loader) throw new BertError('OUT_OF_MEMORY', 'cannot allocate the loader');
+  let reader = null;
+  let onAbort = null;
+  const loaderError = (s) => {
+    const code = rt.statusName(s);
+    const extra = {};
+    if (M._bert_loader_has_plan(loader)) extra.plan = readLoaderPlan(rt, loader);
+    return new BertError(code, rt.cstr(M._bert_loader_error(loader)) || code, extra);
+  };
+  try {
+    // Small files, config.json first (gatherSource keeps that order).
+    for (const [name, bytes] of files) {
+      const nameBytes = enc.encode(name + '\0');
+      // tokenizer.json (~700 KB) exceeds the text window: it gets a transient block, freed at
+      // once (the core keeps only its own tables, which are in the plan's vocab part).
+      const big = nameBytes.length + bytes.length > TEXT_CAP;
+      const buf = big ? M._malloc(nameBytes.length + bytes.length) >>> 0 : rt.text;
+      if (!buf) throw new BertError('OUT_OF_MEMORY', `cannot stage ${name} (${bytes.length} bytes)`);
+      let s;
+      try {
+        const u8 = rt.u8;
+        u8.set(nameBytes, buf);
+        u8.set(bytes, buf + nameBytes.length);
+        s = M._bert_loader_add_file(loader, buf, buf + nameBytes.length, bytes.length);
+      } finally {
+        if (big) M._free(buf);
+      }
+      if (s) throw loaderError(s);
+    }
+
+    reader = await openWeights(weights, opts);
+    if (signal) {
+      onAbort = () => { try { reader.cancel(signal.reason); } catch { /* ignore */ } };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) throw abortError(signal);
+    }
+    let total = reader.size || 0;
+    let loaded = 0;
+    let plan = null;
+    progress({ phase: 'weights', loaded: 0, total });
+    for (;;) {
+      const chunk = await reader.read();
+      if (signal && signal.aborted) throw abortError(signal);
+      if (!chunk) break;
+      for (let off = 0; off < chunk.length; off += TEXT_CAP) {
+        const part = chunk.subarray(off, off + TEXT_CAP);
+        rt.u8.set(part, rt.text);
+        const s = M._bert_loader_write(loader, rt.text, part.length);
+        if (s) {
+          // Over budget (or malformed header): stop pulling at once.
+          await reader.cancel();
+          throw loaderError(s);
+        }
+      }
+      loaded += chunk.length;
+      if (!plan && M._bert_loader_has_plan(loader)) {
+        plan = readLoaderPlan(rt, loader);
+        total = plan.fileSize;
+        progress({ phase: 'plan', loaded, total, plan });
+      }
+      progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded });
+    }
+    const st = rt.misc;
+    const model = M._bertw_loader_finish(loader, st) >>> 0;
+    const status = rt.i32[st >> 2];
+    if (!model) throw loaderError(status || 2);
+    M._bert_loader_free(loader);
+    loader = 0;
+    let m;
+    try {
+      m = new Model(rt, model, threads, files);
+    } catch (e) {
+      M._bert_model_free(model);
+      throw e;
+    }
+    progress({ phase: 'done', loaded: total || loaded, total: total || loaded });
+    return m;
+  } catch (e) {
+    if (reader) await Promise.resolve(reader.cancel()).catch(() => {});
+    if (signal && signal.aborted && !(e instanceof BertError && e.code === 'ABORTED')) throw abortError(signal);
+    if (e instanceof BertError) throw e;
+    throw new BertError('NETWORK', `reading ${where}: ${e && e.message ? e.message : e}`);
+  } finally {
+    if (loader) M._bert_loader_free(loader);
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function planFromDoubles(d) {
+  return {
+    weights: d[0], vocab: d[1], activations: d[2], staging: d[3], total: d[4],
+    fileSize: d[5], headerSize: d[6], maxTokens: d[7], maxBatch: d[8],
+    dtype: DTYPE_NAMES[d[9]] || String(d[9]), embeddingDtype: DTYPE_NAMES[d[10]] || String(d[10]),
+  };
+}
+function readLoaderPlan(rt, loader) {
+  const p = rt.misc;
+  if (rt.M._bertw_loader_plan(loader, p)) return null;
+  return planFromDoubles(rt.readDoubles(p, 11));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text pieces: cut points where BERT's pre-tokenizer splits anyway.
+
+const CUT_RE = /[\t\n\r\p{Zs}!-\/:-@\[-`{-~]/u;
+function nextPiece(s, start) {
+  let end = Math.min(s.length, start + PIECE_CHARS);
+  if (end < s.length) {
+    const c = s.charCodeAt(end - 1);
+    if (c >= 0xd800 && c <= 0xdbff) end--;
+    const lo = start + ((end - start) >> 1);
+    for (let k = end - 1; k >= lo; k--) {
+      if (CUT_RE.test(s[k])) { end = k + 1; break; }
+    }
+  }
+  return end;
+}
+
+// UTF-8 byte offsets within s -> UTF-16 indices (offsets: flat [b0, e0, b1, e1, ...]).
+function byteToUtf16(s, offs) {
+  const order = Array.from(offs.keys()).sort((a, b) => offs[a] - offs[b]);
+  const out = new Array(offs.length);
+  let bytes = 0, i = 0;
+  for (const k of order) {
+    const target = offs[k];
+    while (bytes < target && i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c < 0x80) { bytes += 1; i += 1; }
+      else if (c < 0x800) { bytes += 2; i += 1; }
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { bytes += 4; i += 2; }
+      else { bytes += 3; i += 1; }
+    }
+    out[k] = i;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+const DISPOSE = Symbol.dispose || Symbol.for('nodejs.dispose');
+
+export class Model {
+  /** @internal */
+  constructor(rt, ptr, threads, files) {
+    const M = rt.M;
+    this._rt = rt;
+    this._ptr = ptr;
+    this._tail = Promise.resolve();
+    this._disposed = false;
+    const misc = rt.misc;
+    M._bertw_model_info(ptr, misc);
+    const h = rt.readDoubles(misc, 13);
+    this._hp = {
+      nVocab: h[0], maxPositions: h[1], typeVocab: h[2], hiddenSize: h[3], heads: h[4], layers: h[5],
+      intermediateSize: h[6], labels: h[7], maxTokens: h[8], maxBatch: h[9], pooling: h[10], normalize: h[11],
+      layerNormEps: h[12],
+    };
+    if (M._bertw_model_plan(ptr, misc)) throw new BertError('BAD_STATE', 'model has no plan');
+    this.plan = planFromDoubles(rt.readDoubles(misc, 11));
+    const dn = M._bertw_model_describe(ptr, rt.text, TEXT_CAP) >>> 0;
+    this.plan.description = dn ? rt.cstr(rt.text) : '';
+    this.dim = M._bert_model_dim(ptr);
+    let cfg = {};
+    const cfgFile = files.find(([name]) => name === 'config.json');
+    try { cfg = JSON.parse(new TextDecoder().decode(cfgFile[1])); } catch { /* the core accepted it */ }
+    const T = this._hp.maxTokens, B = this._hp.maxBatch;
+    this.config = {
+      ...cfg,
+      dim: this.dim,
+      maxTokens: T,
+      maxBatch: B,
+      pooling: POOLING_NAMES[this._hp.pooling] || String(this._hp.pooling),
+      normalize: !!this._hp.normalize,
+      numLabels: this._hp.labels,
+      dtype: this.plan.dtype,
+      embeddingDtype: this.plan.embeddingDtype,
+    };
+    this.backend = rt.variant === 'threads' ? 'wasm-simd-threads' : 'wasm-simd';
+    this.threads = threads;
+    // Scratch layout after the text window + misc: ids, type ids (T*B each), lens (B),
+    // offsets / piece ids (2*T), encoding info (2), outputs.
+    const outFloats = Math.max(B * Math.max(this.dim, this._hp.labels || 1), 2 * T,
+      this._hp.pooling === 0 ? T * this.dim : 0);
+    this._lay = { ids: 0, types: 4 * T * B, lens: 8 * T * B, offs: 8 * T * B + 4 * B };
+    this._lay.info = this._lay.offs + 8 * T;
+    this._lay.out = this._lay.info + 16;
+    this._lay.end = this._lay.out + 4 * outFloats;
+    rt.ensureScratch(TEXT_CAP + MISC + this._lay.end);
+    rt.models++;
+  }
+
+  get disposed() { return this._disposed; }
+
+  /** Memory in bytes: the core's plan, the wasm linear memory now, and the JS scratch block. */
+  get memory() {
+    const rt = this._rt;
+    return { plan: this.plan.total, wasmMemory: rt.memorySize(), scratch: rt.scratchSize };
+  }
+
+  _run(fn) {
+    if (this._disposed) return Promise.reject(disposedError());
+    const p = this._tail.then(() => {
+      if (this._disposed) throw disposedError();
+      return fn();
+    });
+    this._tail = p.then(() => {}, () => {});
+    return p;
+  }
+
+  _err(s) {
+    const rt = this._rt;
+    const code = rt.statusName(s);
+    return new BertError(code, rt.cstr(rt.M._bert_model_error(this._ptr)) || code);
+  }
+
+  // Tokenizes text into ids at dst (cap tokens). Returns { n, untruncated, offsets? }.
+  // stopEarly: stop reading pieces once the result is full (embedding).
+  _tok(text, dstIds, dstTypes, cap, wantOffsets, stopEarly) {
+    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const T = this._hp.maxTokens;
+    const info = w + L.info;
+    const nb = rt.writeText(text, rt.text, TEXT_CAP);
+    if (nb >= 0) {
+      const offs = wantOffsets ? w + L.offs : 0;
+      const s = M._bert_tokenize(this._ptr, rt.text, nb, T, dstIds, dstTypes, offs, cap, info);
+      if (s) throw this._err(s);
+      const i32 = rt.i32;
+      const n = i32[info >> 2], untr = i32[(info >> 2) + 1];
+      let offsets = null;
+      if (wantOffsets) offsets = byteToUtf16(text, Array.from(i32.subarray(offs >> 2, (offs >> 2) + 2 * n)));
+      return { n, untruncated: untr, offsets };
+    }
+    // Long text: pieces. Content tokens of each piece = its ids without [CLS] ... [SEP].
+    const tmp = w + L.offs; // 2*T ints: ids of one piece
+    const ids = [], offsets = [];
+    let untr = 2, cls = -1, sep = -1, full = false;
+    for (let start = 0; start < text.length;) {
+      const end = nextPiece(text, start);
+      const piece = text.slice(start, end);
+      const pb = rt.writeText(piece, rt.text, TEXT_CAP);
+      if (pb < 0) throw new BertError('INVALID_ARGUMENT', 'internal: text piece does not fit'); // cannot happen
+      // Piece ids go to tmp, piece offsets to the out region (sized for 2*T ints).
+      const offPtr = wantOffsets && !full ? w + L.out : 0;
+      const pcap = T; // the core wants room for the truncated result even when we only count
+      const s = M._bert_tokenize(this._ptr, rt.text, pb, T, tmp, 0, offPtr, pcap, info);
+      if (s) throw this._err(s);
+      const i32 = rt.i32;
+      const n = i32[info >> 2];
+      untr += i32[(info >> 2) + 1] - 2;
+      if (n >= 2 && cls < 0) { cls = i32[tmp >> 2]; sep = i32[(tmp >> 2) + n - 1]; }
+      if (!full) {
+        const content = i32.subarray((tmp >> 2) + 1, (tmp >> 2) + Math.max(1, n - 1));
+        let byteOffs = null;
+        if (offPtr) byteOffs = Array.from(i32.subarray((offPtr >> 2) + 2, (offPtr >> 2) + 2 * Math.max(1, n - 1)));
+        const room = cap - 2 - ids.length;
+        const take = Math.min(room, content.length);
+        for (let k = 0; k < take; k++) ids.push(content[k]);
+        if (byteOffs) {
+          const u = byteToUtf16(piece, byteOffs.slice(0, 2 * take));
+          for (let k = 0; k < 2 * take; k++) offsets.push(u[k] + start);
+        }
+        if (ids.length >= cap - 2 && (untr > ids.length + 2 || end < text.length)) full = true;
+      }
+      if (full && stopEarly) break;
+      start = end;
+    }
+    if (cls < 0) { // only whitespace: ask the core for the ids of an empty text
+      const s = M._bert_tokenize(this._ptr, rt.text, 0, T, tmp, 0, 0, 2, info);
+      if (s) throw this._err(s);
+      cls = rt.i32[tmp >> 2]; sep = rt.i32[(tmp >> 2) + 1];
+    }
+    const all = [cls, ...ids, sep];
+    const i32 = rt.i32;
+    i32.set(all, dstIds >> 2);
+    if (dstTypes) i32.fill(0, dstTypes >> 2, (dstTypes >> 2) + all.length);
+    return { n: all.length, untruncated: untr, offsets: wantOffsets ? [0, 0, ...offsets, 0, 0] : null };
+  }
+
+  _embedSync(texts) {
+    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const T = this._hp.maxTokens, B = this._hp.maxBatch, dim = this.dim;
+    if (this._hp.pooling === 0) return this._embedTokensSync(texts);
+    const result = new Float32Array(texts.length * dim);
+    let b = 0, pos = 0, first = 0;
+    const flush = () => {
+      if (!b) return;
+      const s = M._bert_encode(this._ptr, w + L.ids, w + L.types, w + L.lens, b, w + L.out, b * dim);
+      if (s) throw this._err(s);
+      result.set(new Float32Array(rt.buffer, w + L.out, b * dim), first * dim);
+      first += b; b = 0; pos = 0;
+    };
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i];
+      if (typeof t !== 'string') throw invalid(`embed: texts[${i}] is not a string`);
+      const r = this._tok(t, w + L.ids + 4 * pos, w + L.types + 4 * pos, T, false, true);
+      rt.i32[(w + L.lens >> 2) + b] = r.n;
+      pos += r.n; b++;
+      if (b === B) flush();
+    }
+    flush();
+    return result;
+  }
+
+  _embedTokensSync(texts) {
+    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const T = this._hp.maxTokens, dim = this.dim;
+    return texts.map((t, i) => {
+      if (typeof t !== 'string') throw invalid(`embed: texts[${i}] is not a string`);
+      const r = this._tok(t, w + L.ids, w + L.types, T, false, true);
+      rt.i32[w + L.lens >> 2] = r.n;
+      const s = M._bert_encode(this._ptr, w + L.ids, w + L.types, w + L.lens, 1, w + L.out, r.n * dim);
+      if (s) throw this._err(s);
+      return new Float32Array(rt.buffer, w + L.out, r.n * dim).slice();
+    });
+  }
+
+  /**
+   * Embeds one text (-> Float32Array) or many (-> Float32Array[]; views on one buffer).
+   * With pooling 'none' each result holds nTokens x dim floats.
+   */
+  embed(input) {
+    const many = Array.isArray(input);
+    if (!many && typeof input !== 'string') return Promise.reject(invalid('embed(text | text[])'));
+    return this._run(() => {
+      const texts = many ? input : [input];
+      if (this._hp.pooling === 0) { const r = this._embedTokensSync(texts); return many ? r : r[0]; }
+      const flat = this._embedSync(texts);
+      const d = this.dim;
+      if (!many) return flat;
+      const out = new Array(texts.length);
+      for (let i = 0; i < texts.length; i++) out[i] = flat.subarray(i * d, (i + 1) * d);
+      return out;
+    });
+  }
+
+  /** Token ids, token strings, UTF-16 offsets (specials [0, 0]) and how many tokens were cut. */
+  tokenize(text) {
+    if (typeof text !== 'string') return Promise.reject(invalid('tokenize(text): text must be a string'));
+    return this._run(() => {
+      const rt = this._rt, w = rt.work, L = this._lay, T = this._hp.maxTokens;
+      const r = this._tok(text, w + L.ids, 0, T, true, false);
+      const ids = Array.from(rt.i32.subarray(w + L.ids >> 2, (w + L.ids >> 2) + r.n));
+      const tokens = ids.map((id) => rt.cstr(rt.M._bertw_token(this._ptr, id)));
+      const offsets = [];
+      for (let k = 0; k < r.n; k++) offsets.push([r.offsets[2 * k], r.offsets[2 * k + 1]]);
+      return { ids, tokens, offsets, truncated: Math.max(0, r.untruncated - r.n) };
+    });
+  }
+
+  /** Tokens the text gives without truncation, [CLS] and [SEP] included. */
+  countTokens(text) {
+    if (typeof text !== 'string') return Promise.reject(invalid('countTokens(text): text must be a string'));
+    return this._run(() => {
+      const rt = this._rt, w = rt.work, L = this._lay;
+      return this._tok(text, w + L.ids, 0, this._hp.maxTokens, false, false).untruncated;
+    });
+  }
+
+  /**
+   * Cross-encoder reranking: scores (first logit) of (query, doc) pairs, best first.
+   * @returns {Promise<{index:number, score:number}[]>}
+   */
+  rerank(query, docs, opts = {}) {
+    if (typeof query !== 'string' || !Array.isArray(docs)) return Promise.reject(invalid('rerank(query, docs[])'));
+    return this._run(() => {
+      if (!(this._hp.labels > 0)) throw new BertError('UNSUPPORTED', 'rerank needs a cross-encoder (a model with a classifier head)');
+      const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+      const T = this._hp.maxTokens, B = this._hp.maxBatch, nl = this._hp.labels;
+      // The query goes first in the text window, each document after it. A document (or query)
+      // longer than its share is cut at a whitespace/punctuation boundary: with maxTokens far below
+      // what 128 KiB of text holds, truncation gives the same ids.
+      const qCut = query.length > PIECE_CHARS / 2 ? query.slice(0, nextPiece(query.slice(0, PIECE_CHARS / 2), 0)) : query;
+      const qb = rt.writeText(qCut, rt.text, TEXT_CAP / 2);
+      const scores = new Array(docs.length);
+      let b = 0, pos = 0, first = 0;
+      const flush = () => {
+        if (!b) return;
+        const s = M._bert_classify(this._ptr, w + L.ids, w + L.types, w + L.lens, b, w + L.out, b * nl);
+        if (s) throw this._err(s);
+        const f = new Float32Array(rt.buffer, w + L.out, b * nl);
+        for (let k = 0; k < b; k++) scores[first + k] = f[k * nl];
+        first += b; b = 0; pos = 0;
+      };
+      const room = TEXT_CAP - qb;
+      for (let i = 0; i < docs.length; i++) {
+        const d = docs[i];
+        if (typeof d !== 'string') throw invalid(`rerank: docs[${i}] is not a string`);
+        let db = rt.writeText(d, rt.text + qb, room);
+        if (db < 0) {
+          const maxChars = Math.floor((room - 8) / 3);
+          db = rt.writeText(d.slice(0, nextPiece(d.slice(0, maxChars), 0)), rt.text + qb, room);
+        }
+        const s = M._bert_tokenize_pair(this._ptr, rt.text, qb, rt.text + qb, db, T,
+          w + L.ids + 4 * pos, w + L.types + 4 * pos, 0, T, w + L.info);
+        if (s) throw this._err(s);
+        const n = rt.i32[w + L.info >> 2];
+        rt.i32[(w + L.lens >> 2) + b] = n;
+        pos += n; b++;
+        if (b === B) flush();
+      }
+      flush();
+      const ranked = scores.map((score, index) => ({ index, score }));
+      ranked.sort((a, c) => c.score - a.score || a.index - c.index);
+      return opts.topK ? ranked.slice(0, opts.topK) : ranked;
+    });
+  }
+
+  /** Cosine similarity of two texts or vectors. */
+  similarity(a, b) {
+    const va = typeof a === 'string' ? this.embed(a) : Promise.resolve(a);
+    const vb = typeof b === 'string' ? this.embed(b) : Promise.resolve(b);
+    return Promise.all([va, vb]).then(([x, y]) => cosineSimilarity(x, y));
+  }
+
+  /** Frees the model's memory now; queued calls that have not started reject with DISPOSED. */
+  dispose() {
+    if (this._disposed) return;
+    this._disposed = true;
+    this._rt.M._bert_model_free(this._ptr);
+    this._ptr = 0;
+    this._rt.models--;
+  }
+
+  [DISPOSE]() { this.dispose(); }
+}
+
+/** Cosine similarity of two vectors (dot product when both are normalized). */
+export function cosineSimilarity(a, b) {
+  if (!a || !b || a.length !== b.length) throw invalid('cosineSimilarity: vectors of equal length expected');
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+}
+
+/** Which variant load() would pick with these options, without loading anything. */
+export function pickBackend(options = {}) {
+  const threads = options.threads == null ? defaultThreads() : options.threads | 0;
+  if (options.backend === 'single') return 'wasm-simd';
+  if (options.backend === 'threads') return 'wasm-simd-threads';
+  return threads > 1 && threadsAvailable() ? 'wasm-simd-threads' : 'wasm-simd';
+}
+
+export const version = '0.1.0';
