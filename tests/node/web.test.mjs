@@ -1,0 +1,356 @@
+// Tests of the npm package's JS API (web/index.js over dist/bertwasm*.wasm) in Node.
+// Needs `bash scripts/build-web.sh` first. Run: node --test tests/node/web.test.mjs
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TINY = path.join(ROOT, 'tests/fixtures/tiny');
+const CROSS = path.join(ROOT, 'tests/fixtures/tiny-cross');
+const HAVE_DIST = fs.existsSync(path.join(ROOT, 'dist/bertwasm.wasm')) && fs.existsSync(path.join(ROOT, 'dist/bertwasm-mt.wasm'));
+if (!HAVE_DIST) throw new Error('dist/bertwasm*.wasm missing: run `bash scripts/build-web.sh` first');
+
+const { load, BertError, cosineSimilarity, shutdown } = await import('../../web/index.js');
+
+const goldens = JSON.parse(fs.readFileSync(path.join(TINY, 'goldens.json'), 'utf8'));
+const crossGoldens = JSON.parse(fs.readFileSync(path.join(CROSS, 'goldens.json'), 'utf8'));
+const texts = goldens.items.map((it) => it.text);
+
+function compare(a, b) {
+  let dot = 0, na = 0, nb = 0, maxAbs = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i];
+    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+  }
+  return { cos: dot / Math.sqrt(na * nb), maxAbs };
+}
+
+// A ReadableStream over a file that records how many bytes were pulled; highWaterMark 0 so
+// nothing is read ahead of the consumer.
+function recordingStream(file, chunk, { delayAfter = Infinity, delayMs = 0, truncateAt = Infinity } = {}) {
+  const data = fs.readFileSync(file); // test-side source, not the library
+  const rec = { pulled: 0, chunks: 0, cancelled: false };
+  const stream = new ReadableStream({
+    async pull(ctl) {
+      if (rec.pulled >= Math.min(data.length, truncateAt)) { ctl.close(); return; }
+      if (rec.chunks >= delayAfter) await new Promise((r) => setTimeout(r, delayMs));
+      const end = Math.min(rec.pulled + chunk, data.length, truncateAt);
+      ctl.enqueue(new Uint8Array(data.subarray(rec.pulled, end)));
+      rec.pulled = end; rec.chunks++;
+    },
+    cancel() { rec.cancelled = true; },
+  }, { highWaterMark: 0 });
+  return { stream, rec, size: data.length };
+}
+
+const parts = (dir, weights) => ({
+  config: fs.readFileSync(path.join(dir, 'config.json'), 'utf8'),
+  tokenizer: fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'),
+  files: Object.fromEntries(['tokenizer_config.json', 'special_tokens_map.json', 'modules.json',
+    '1_Pooling/config.json', 'sentence_bert_config.json']
+    .filter((f) => fs.existsSync(path.join(dir, f)))
+    .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')])),
+  weights,
+});
+
+after(() => shutdown());
+
+describe('embeddings', () => {
+  for (const backend of ['single', 'threads']) {
+    test(`${backend}: f32 matches transformers.js goldens (cos >= 0.99999, max abs <= 1e-4), ids exact`, async () => {
+      const m = await load(TINY, { dtype: 'f32', backend });
+      assert.equal(m.backend, backend === 'single' ? 'wasm-simd' : 'wasm-simd-threads');
+      assert.equal(m.dim, 32);
+      assert.equal(m.config.pooling, 'mean');
+      assert.equal(m.config.maxTokens, 128);
+      const vecs = await m.embed(texts);
+      assert.equal(vecs.length, texts.length);
+      let worstCos = 1, worstAbs = 0;
+      for (let i = 0; i < texts.length; i++) {
+        const g = goldens.items[i];
+        const { cos, maxAbs } = compare(vecs[i], g.embedding);
+        worstCos = Math.min(worstCos, cos); worstAbs = Math.max(worstAbs, maxAbs);
+        const tok = await m.tokenize(g.text);
+        assert.deepEqual(tok.ids, g.ids, `ids of item ${i}`);
+        assert.equal(tok.truncated, g.ids_untruncated.length - g.ids.length);
+        assert.equal(await m.countTokens(g.text), g.ids_untruncated.length);
+      }
+      assert.ok(worstCos >= 0.99999, `worst cosine ${worstCos}`);
+      assert.ok(worstAbs <= 1e-4, `worst max abs ${worstAbs}`);
+      // Single text gives the same vector as inside a batch.
+      const one = await m.embed(texts[3]);
+      assert.ok(compare(one, vecs[3]).maxAbs < 1e-6);
+      m.dispose();
+    });
+  }
+
+  test('q8 (default) cos >= 0.999 against goldens; single and threads agree', async () => {
+    const a = await load(TINY, { backend: 'single' });
+    const b = await load(TINY, { backend: 'threads', threads: 2 });
+    assert.equal(a.plan.dtype, 'q8');
+    const va = await a.embed(texts), vb = await b.embed(texts);
+    for (let i = 0; i < texts.length; i++) {
+      const { cos } = compare(va[i], goldens.items[i].embedding);
+      assert.ok(cos >= 0.999, `item ${i}: cos ${cos}`);
+      assert.ok(compare(va[i], vb[i]).maxAbs < 1e-5, `variants differ on item ${i}`);
+    }
+    a.dispose(); b.dispose();
+  });
+
+  test('equals the native build (build/bertwasm embed) within float tolerance', async (t) => {
+    const exe = path.resolve(ROOT, process.env.BERT_BUILD_DIR || 'build', 'bertwasm');
+    if (!fs.existsSync(exe)) { t.skip(`native CLI ${exe} not built (set BERT_BUILD_DIR): comparison skipped`); return; }
+    for (const dtype of ['f32', 'q8']) {
+      const out = execFileSync(exe, ['embed', '--model', TINY, '--dtype', dtype], { input: texts.join('\n') + '\n' }).toString();
+      const native = out.trim().split('\n').map((l) => JSON.parse(l).embedding);
+      assert.equal(native.length, texts.length);
+      const m = await load(TINY, { dtype, backend: 'single' });
+      const vecs = await m.embed(texts);
+      let worst = 0;
+      for (let i = 0; i < texts.length; i++) worst = Math.max(worst, compare(vecs[i], native[i]).maxAbs);
+      assert.ok(worst <= 1e-5, `${dtype}: max abs vs native ${worst}`);
+      m.dispose();
+    }
+  });
+
+  test('cross-encoder rerank matches the goldens logits and sorts', async () => {
+    const m = await load(CROSS, { dtype: 'f32' });
+    assert.equal(m.config.numLabels, 1);
+    for (const g of crossGoldens.items.slice(0, 6)) {
+      const [r] = await m.rerank(g.query, [g.document]);
+      assert.ok(Math.abs(r.score - g.logits[0]) <= 1e-4, `${r.score} vs ${g.logits[0]}`);
+    }
+    const q = crossGoldens.items[0].query;
+    const docs = crossGoldens.items.map((g) => g.document);
+    const ranked = await m.rerank(q, docs);
+    assert.equal(ranked.length, docs.length);
+    for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].score >= ranked[i].score);
+    assert.deepEqual(ranked.map((r) => r.index).sort((x, y) => x - y), docs.map((_, i) => i));
+    assert.equal((await m.rerank(q, docs, { topK: 3 })).length, 3);
+    m.dispose();
+    const e = await load(TINY);
+    await assert.rejects(e.rerank('q', ['d']), (err) => err instanceof BertError && err.code === 'UNSUPPORTED');
+    e.dispose();
+  });
+});
+
+describe('loading', () => {
+  test('progress events are monotonic and end at total', async () => {
+    const events = [];
+    const m = await load(TINY, { onProgress: (e) => events.push(e) });
+    const w = events.filter((e) => e.phase === 'weights' || e.phase === 'plan' || e.phase === 'done');
+    const size = fs.statSync(path.join(TINY, 'model.safetensors')).size;
+    assert.ok(w.length >= 3);
+    for (let i = 1; i < w.length; i++) assert.ok(w[i].loaded >= w[i - 1].loaded, 'loaded decreased');
+    const last = events[events.length - 1];
+    assert.equal(last.phase, 'done');
+    assert.equal(last.loaded, size);
+    assert.equal(last.total, size);
+    const plan = events.find((e) => e.phase === 'plan');
+    assert.equal(plan.plan.total, m.plan.total);
+    m.dispose();
+  });
+
+  test('explicit parts: weights as ReadableStream, Blob, ArrayBuffer, Response, path give equal vectors', async () => {
+    const file = path.join(TINY, 'model.safetensors');
+    const ref = await load(TINY);
+    const want = await ref.embed(texts.slice(0, 4));
+    ref.dispose();
+    const bytes = fs.readFileSync(file);
+    const sources = {
+      stream: recordingStream(file, 4096).stream,
+      blob: new Blob([bytes]),
+      arrayBuffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      response: new Response(recordingStream(file, 65536).stream),
+      path: file,
+    };
+    for (const [kind, weights] of Object.entries(sources)) {
+      const m = await load(parts(TINY, weights));
+      const got = await m.embed(texts.slice(0, 4));
+      for (let i = 0; i < 4; i++) assert.ok(compare(got[i], want[i]).maxAbs === 0, `${kind} differs`);
+      m.dispose();
+    }
+  });
+
+  test('budget below the plan: BUDGET_EXCEEDED before the weight stream is read (header + one chunk at most)', async () => {
+    const CH = 16384;
+    const { stream, rec } = recordingStream(path.join(TINY, 'model.safetensors'), CH);
+    const err = await load(parts(TINY, stream), { memoryBudget: 1 << 20 }).catch((e) => e);
+    assert.ok(err instanceof BertError, String(err));
+    assert.equal(err.code, 'BUDGET_EXCEEDED');
+    assert.match(err.message, /budget/);
+    assert.ok(err.plan && err.plan.total > (1 << 20), 'error carries the plan');
+    assert.ok(rec.pulled <= err.plan.headerSize + CH, `pulled ${rec.pulled} > header ${err.plan.headerSize} + ${CH}`);
+    assert.ok(rec.cancelled, 'stream cancelled');
+    // The same budget as the plan is accepted.
+    const m = await load(TINY, { memoryBudget: err.plan.total });
+    m.dispose();
+  });
+
+  test('truncated stream: BAD_MODEL', async () => {
+    const { stream } = recordingStream(path.join(TINY, 'model.safetensors'), 65536, { truncateAt: 1_000_000 });
+    await assert.rejects(load(parts(TINY, stream)), (e) => e instanceof BertError && e.code === 'BAD_MODEL');
+    await assert.rejects(load(parts(TINY, new Uint8Array(100))), (e) => e instanceof BertError && e.code === 'BAD_MODEL');
+  });
+
+  test('bad inputs: INVALID_ARGUMENT, missing folder BAD_MODEL', async () => {
+    await assert.rejects(load(TINY, { dtype: 'q3' }), (e) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(load(TINY, { pooling: 'median' }), (e) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(load(42), (e) => e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(load('/nonexistent/model'), (e) => e.code === 'BAD_MODEL');
+  });
+
+  test('abort mid-download: ABORTED, stream cancelled, memory reusable', async () => {
+    const m0 = await load(TINY, { backend: 'single' });
+    m0.dispose();
+    const ctl = new AbortController();
+    const { stream, rec } = recordingStream(path.join(TINY, 'model.safetensors'), 65536, { delayAfter: 3, delayMs: 50 });
+    const p = load(parts(TINY, stream), { signal: ctl.signal, backend: 'single',
+      onProgress: (e) => { if (e.phase === 'weights' && e.loaded >= 3 * 65536) ctl.abort(); } });
+    const err = await p.catch((e) => e);
+    assert.equal(err.code, 'ABORTED');
+    assert.ok(rec.cancelled, 'stream cancelled');
+    assert.ok(rec.pulled < fs.statSync(path.join(TINY, 'model.safetensors')).size);
+    // Everything freed: another load fits in the same memory.
+    const m1 = await load(TINY, { backend: 'single' });
+    const before = m1.memory.wasmMemory;
+    m1.dispose();
+    for (let i = 0; i < 3; i++) {
+      const c = new AbortController();
+      const s = recordingStream(path.join(TINY, 'model.safetensors'), 65536, { delayAfter: 2, delayMs: 20 });
+      setTimeout(() => c.abort(), 30);
+      await assert.rejects(load(parts(TINY, s.stream), { signal: c.signal, backend: 'single' }), (e) => e.code === 'ABORTED');
+    }
+    const m2 = await load(TINY, { backend: 'single' });
+    assert.equal(m2.memory.wasmMemory, before, 'wasm memory grew after aborted loads');
+    m2.dispose();
+    // An already-aborted signal rejects at once.
+    const c = new AbortController(); c.abort();
+    await assert.rejects(load(TINY, { signal: c.signal }), (e) => e.code === 'ABORTED');
+  });
+
+  test('precompiled WebAssembly.Module from the caller', async () => {
+    const mod = await WebAssembly.compile(fs.readFileSync(path.join(ROOT, 'dist/bertwasm.wasm')));
+    const m = await load(TINY, { wasm: mod });
+    assert.equal(m.backend, 'wasm-simd');
+    const ref = await load(TINY, { backend: 'single' });
+    assert.ok(compare(await m.embed('custom module'), await ref.embed('custom module')).maxAbs === 0);
+    m.dispose(); ref.dispose();
+    const mt = await load(TINY, { wasm: path.join(ROOT, 'dist/bertwasm-mt.wasm') });
+    assert.equal(mt.backend, 'wasm-simd-threads');
+    mt.dispose();
+  });
+});
+
+describe('model calls', () => {
+  test('1,000 embeds and 20 load/dispose cycles leave wasm memory size unchanged after the first load', async () => {
+    for (const backend of ['single', 'threads']) {
+      let m = await load(TINY, { backend });
+      const size0 = m.memory.wasmMemory;
+      for (let i = 0; i < 1000; i++) await m.embed(texts[i % texts.length] + ' ' + i);
+      assert.equal(m.memory.wasmMemory, size0, `${backend}: memory grew during embeds`);
+      m.dispose();
+      for (let c = 0; c < 20; c++) {
+        m = await load(TINY, { backend });
+        await m.embed(texts);
+        assert.equal(m.memory.wasmMemory, size0, `${backend}: memory grew at cycle ${c}`);
+        m.dispose();
+      }
+    }
+  });
+
+  test('long text: pieces give the same ids as the whole text; count is exact', async () => {
+    const m = await load(TINY);
+    const s = 'The quick brown fox, jumps over the lazy dog! ';
+    const per = (await m.countTokens(s)) - 2;
+    const reps = Math.ceil(300 * 1024 / s.length); // > the 256 KiB text window
+    const long = s.repeat(reps);
+    assert.equal(await m.countTokens(long), per * reps + 2);
+    const short = s.repeat(20);
+    const a = await m.tokenize(long), b = await m.tokenize(short);
+    assert.deepEqual(a.ids, b.ids);
+    assert.deepEqual(a.offsets, b.offsets);
+    assert.equal(a.truncated, per * reps + 2 - 128);
+    assert.ok(compare(await m.embed(long), await m.embed(short)).maxAbs === 0);
+    // A long text without whitespace (cut at punctuation) and multi-byte text.
+    const cjk = '東京は日本の首都です。'.repeat(12000);
+    const n = await m.countTokens(cjk);
+    assert.equal(n, ((await m.countTokens('東京は日本の首都です。')) - 2) * 12000 + 2);
+    m.dispose();
+  });
+
+  test('tokenize: tokens and UTF-16 offsets', async () => {
+    const m = await load(TINY);
+    const t = 'Héllo, wörld! 🙂 ok';
+    const r = await m.tokenize(t);
+    assert.equal(r.ids.length, r.tokens.length);
+    assert.equal(r.tokens[0], '[CLS]');
+    assert.equal(r.tokens[r.tokens.length - 1], '[SEP]');
+    assert.deepEqual(r.offsets[0], [0, 0]);
+    const okIdx = r.tokens.indexOf('ok');
+    assert.deepEqual(r.offsets[okIdx], [t.length - 2, t.length]);
+    const commaIdx = r.tokens.indexOf(',');
+    assert.equal(t.slice(...r.offsets[commaIdx]), ',');
+    m.dispose();
+  });
+
+  test('concurrent calls are queued; calls after dispose throw DISPOSED', async () => {
+    const m = await load(TINY);
+    const seq = [];
+    for (const t of texts.slice(0, 10)) seq.push(await m.embed(t));
+    const par = await Promise.all(texts.slice(0, 10).map((t) => m.embed(t)));
+    for (let i = 0; i < 10; i++) assert.ok(compare(seq[i], par[i]).maxAbs === 0);
+    const queued = [m.embed(texts[0]), m.embed(texts[1]), m.tokenize(texts[2])];
+    m.dispose();
+    const settled = await Promise.allSettled(queued);
+    for (const s of settled) {
+      assert.equal(s.status, 'rejected');
+      assert.equal(s.reason.code, 'DISPOSED');
+    }
+    await assert.rejects(m.embed('x'), (e) => e instanceof BertError && e.code === 'DISPOSED');
+    m.dispose(); // idempotent
+  });
+
+  test('similarity and Symbol.dispose', async () => {
+    const m = await load(TINY);
+    const s = await m.similarity('a cat sat on the mat', 'a cat sat on the mat');
+    assert.ok(Math.abs(s - 1) < 1e-5);
+    const [a, b] = await m.embed(['hello there', 'completely different words']);
+    assert.ok(Math.abs(cosineSimilarity(a, b) - (await m.similarity(a, b))) < 1e-7);
+    assert.equal(typeof m[Symbol.dispose], 'function');
+    m[Symbol.dispose](); // what `using` calls
+    assert.equal(m.disposed, true);
+  });
+
+  test('pooling "none" returns one vector per token', async () => {
+    const m = await load(TINY, { pooling: 'none' });
+    const v = await m.embed('hello world');
+    const n = (await m.tokenize('hello world')).ids.length;
+    assert.equal(v.length, n * m.dim);
+    m.dispose();
+  });
+});
+
+describe('worker mode (bertwasm/worker in worker_threads)', () => {
+  test('same vectors as the main-thread API, results transferred, DISPOSED after dispose', async () => {
+    const W = await import('../../web/worker.js');
+    const events = [];
+    const wm = await W.load(TINY, { onProgress: (e) => events.push(e) });
+    assert.equal(events[events.length - 1].phase, 'done');
+    assert.ok(wm.plan.total > 0 && wm.memory.wasmMemory > 0);
+    const local = await load(TINY, { backend: wm.backend === 'wasm-simd' ? 'single' : 'threads' });
+    const a = await wm.embed(texts.slice(0, 8));
+    const b = await local.embed(texts.slice(0, 8));
+    for (let i = 0; i < 8; i++) assert.ok(compare(a[i], b[i]).maxAbs < 1e-6);
+    assert.deepEqual(await wm.tokenize(texts[0]), await local.tokenize(texts[0]));
+    assert.equal(await wm.countTokens(texts[5]), await local.countTokens(texts[5]));
+    const err = await W.load(TINY, { memoryBudget: 1000 }).catch((e) => e);
+    assert.equal(err.code, 'BUDGET_EXCEEDED');
+    await wm.dispose();
+    await assert.rejects(wm.embed('x'), (e) => e.code === 'DISPOSED');
+    local.dispose();
+  });
+});

@@ -1,0 +1,175 @@
+// bertwasm/worker - the same API as 'bertwasm', with the model running in a Web Worker (browsers)
+// or a worker_threads Worker (Node), so long embeds never block the calling thread. Every method
+// returns a promise; embeddings come back as transferred buffers (no copy).
+//
+//   import { load } from 'bertwasm/worker';
+//   const model = await load('/models/all-MiniLM-L6-v2/');
+//   const v = await model.embed('hello');
+//   await model.dispose();   // terminates the worker
+import { BertError, cosineSimilarity } from './index.js';
+
+export { BertError, cosineSimilarity };
+
+const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
+  typeof window === 'undefined' && typeof self === 'undefined';
+
+async function spawn() {
+  const url = new URL('./worker-entry.js', import.meta.url);
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url);
+    return {
+      post: (m, t) => w.postMessage(m, t),
+      on: (f) => w.on('message', f),
+      onError: (f) => { w.on('error', f); w.on('exit', (c) => f(new Error(`worker exited (${c})`))); },
+      terminate: () => w.terminate(),
+      unref: () => w.unref(),
+      ref: () => w.ref(),
+    };
+  }
+  const w = new Worker(url, { type: 'module' });
+  return {
+    post: (m, t) => w.postMessage(m, t),
+    on: (f) => w.addEventListener('message', (e) => f(e.data)),
+    onError: (f) => w.addEventListener('error', (e) => { e.preventDefault?.(); f(new Error(e.message || 'worker error')); }),
+    terminate: () => w.terminate(),
+    unref: () => {},
+    ref: () => {},
+  };
+}
+
+function toError(e) {
+  return new BertError(e.code, e.message, e.plan ? { plan: e.plan } : undefined);
+}
+
+// Sources that cannot cross postMessage as they are.
+function portable(source) {
+  if (typeof Response !== 'undefined' && source instanceof Response) return { value: source.body, transfer: [source.body] };
+  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) return { value: source, transfer: [source] };
+  if (source instanceof URL) return { value: source.href, transfer: [] };
+  if (source && typeof source === 'object' && !ArrayBuffer.isView(source) && !(source instanceof ArrayBuffer) &&
+      !(typeof Blob !== 'undefined' && source instanceof Blob)) {
+    const out = {}; const transfer = [];
+    for (const [k, v] of Object.entries(source)) {
+      const p = portable(v);
+      out[k] = p.value; transfer.push(...p.transfer);
+    }
+    return { value: out, transfer };
+  }
+  return { value: source, transfer: [] };
+}
+
+class RemoteModel {
+  constructor(port, info) {
+    this._port = port;
+    this._pending = new Map();
+    this._next = 1;
+    this._disposed = false;
+    Object.assign(this, { plan: info.plan, config: info.config, dim: info.dim, backend: info.backend, threads: info.threads });
+    this._memory = info.memory;
+  }
+  /** Last memory figures reported by the worker (updated after every call). */
+  get memory() { return this._memory; }
+  get disposed() { return this._disposed; }
+
+  _call(op, args, transfer = []) {
+    if (this._disposed) return Promise.reject(new BertError('DISPOSED', 'the model has been disposed'));
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject });
+      if (this._pending.size === 1) this._port.ref();
+      this._port.post({ id, op, args }, transfer);
+    });
+  }
+  _settle(msg) {
+    const p = this._pending.get(msg.id);
+    if (!p) return;
+    this._pending.delete(msg.id);
+    if (this._pending.size === 0) this._port.unref();
+    if (msg.memory) this._memory = msg.memory;
+    if (msg.ok) p.resolve(msg.result); else p.reject(toError(msg.error));
+  }
+  _fail(err) {
+    for (const p of this._pending.values()) p.reject(err);
+    this._pending.clear();
+  }
+
+  async embed(input) {
+    const r = await this._call('embed', [input]);
+    if (r instanceof Float32Array) return r;
+    if (r.list) return r.list;
+    const flat = new Float32Array(r.buffer);
+    const out = new Array(r.n);
+    for (let i = 0; i < r.n; i++) out[i] = flat.subarray(i * r.dim, (i + 1) * r.dim);
+    return out;
+  }
+  tokenize(text) { return this._call('tokenize', [text]); }
+  countTokens(text) { return this._call('countTokens', [text]); }
+  rerank(query, docs, opts) { return this._call('rerank', [query, docs, opts || {}]); }
+  similarity(a, b) { return this._call('similarity', [a, b]); }
+
+  /** Frees the model and terminates the worker. */
+  async dispose() {
+    if (this._disposed) return;
+    try { await this._call('dispose', []); } catch { /* terminating anyway */ }
+    this._disposed = true;
+    this._fail(new BertError('DISPOSED', 'the model has been disposed'));
+    await this._port.terminate();
+  }
+  [Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose')]() { return this.dispose(); }
+}
+
+/**
+ * Loads a model inside a new worker. Options as in 'bertwasm' load(), except `fetch` (functions
+ * cannot cross to a worker: use `headers`). `onProgress` and `signal` work as usual.
+ */
+export async function load(source, options = {}) {
+  const { onProgress, signal, fetch: customFetch, ...rest } = options;
+  if (customFetch) throw new BertError('INVALID_ARGUMENT', 'bertwasm/worker: options.fetch cannot cross to a worker; pass options.headers');
+  if (rest.wasm && !(rest.wasm instanceof WebAssembly.Module) && typeof rest.wasm !== 'string' && !(rest.wasm instanceof URL) &&
+      !(rest.wasm instanceof ArrayBuffer) && !ArrayBuffer.isView(rest.wasm)) {
+    throw new BertError('INVALID_ARGUMENT', 'bertwasm/worker: options.wasm must be a Module, URL or bytes');
+  }
+  if (rest.wasm instanceof URL) rest.wasm = rest.wasm.href;
+  if (signal && signal.aborted) throw new BertError('ABORTED', 'load aborted');
+  const port = await spawn();
+  await new Promise((resolve, reject) => {
+    const ready = (m) => { if (m && m.ready) resolve(); };
+    port.on(ready);
+    port.onError(reject);
+  });
+  let model = null;
+  let loadResolve, loadReject;
+  const loading = new Promise((res, rej) => { loadResolve = res; loadReject = rej; });
+  port.on((msg) => {
+    if (msg.ready) return;
+    if (msg.id === 1 && !model) {
+      if (msg.progress) { if (onProgress) { try { onProgress(msg.progress); } catch { /* ignore */ } } return; }
+      if (msg.ok) loadResolve(msg.result); else loadReject(toError(msg.error));
+      return;
+    }
+    if (model) model._settle(msg);
+  });
+  port.onError((e) => {
+    const err = new BertError('INTERNAL', `worker failed: ${e && e.message ? e.message : e}`);
+    loadReject(err);
+    if (model) model._fail(err);
+  });
+  const src = portable(source);
+  const onAbort = () => port.post({ id: 0, op: 'abort' });
+  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  port.post({ id: 1, op: 'load', args: [src.value, { ...rest, progress: !!onProgress }] }, src.transfer);
+  let info;
+  try {
+    info = await loading;
+  } catch (e) {
+    await port.terminate();
+    throw e;
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+  model = new RemoteModel(port, info);
+  model._next = 2;
+  port.unref();
+  return model;
+}
