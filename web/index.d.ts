@@ -1,0 +1,185 @@
+// Type declarations for 'bertwasm' (hand-written; see web/index.js).
+
+/** Stable error codes: C core statuses plus the JS-side ones. */
+export type BertErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'BAD_MODEL'
+  | 'UNSUPPORTED'
+  | 'BUDGET_EXCEEDED'
+  | 'OUT_OF_MEMORY'
+  | 'BAD_STATE'
+  | 'NETWORK'
+  | 'ABORTED'
+  | 'DISPOSED'
+  | 'INTERNAL';
+
+export class BertError extends Error {
+  readonly name: 'BertError';
+  readonly code: BertErrorCode;
+  /** Present on BUDGET_EXCEEDED (and other errors after the header arrived): the plan refused. */
+  readonly plan?: MemoryPlan;
+}
+
+export type DType = 'q8' | 'q4' | 'f16' | 'f32';
+export type Pooling = 'mean' | 'cls' | 'max' | 'none';
+export type Backend = 'wasm-simd' | 'wasm-simd-threads';
+
+/** The core's memory plan, fixed once the safetensors header has been read. Sizes in bytes. */
+export interface MemoryPlan {
+  weights: number;
+  vocab: number;
+  activations: number;
+  staging: number;
+  /** Everything the model holds: the one arena + the tokenizer tables. */
+  total: number;
+  /** Expected size of model.safetensors. */
+  fileSize: number;
+  /** Bytes read before the plan existed (8 + JSON header length). */
+  headerSize: number;
+  maxTokens: number;
+  maxBatch: number;
+  dtype: DType | string;
+  embeddingDtype: DType | string;
+  /** One-line human-readable description (on Model.plan). */
+  description?: string;
+}
+
+export interface ProgressEvent {
+  /** 'files' (small files, counted), 'weights' and 'plan' (bytes of model.safetensors), 'done'. */
+  phase: 'files' | 'weights' | 'plan' | 'done';
+  loaded: number;
+  /** 0 while unknown (no Content-Length before the header arrived). */
+  total: number;
+  /** On the 'plan' event. */
+  plan?: MemoryPlan;
+}
+
+/** Bytes of a file given directly. Strings are file contents, objects are serialized as JSON. */
+export type FilePart = string | ArrayBuffer | ArrayBufferView | Blob | Response | URL | object;
+
+/** model.safetensors: URL (string or URL), or in Node a file path; or the bytes in any streamable form. */
+export type WeightsSource =
+  | string
+  | URL
+  | Response
+  | ReadableStream<Uint8Array>
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView
+  | AsyncIterable<Uint8Array>;
+
+export interface ModelParts {
+  /** config.json */
+  config: FilePart;
+  /** tokenizer.json (or give `vocab`) */
+  tokenizer?: FilePart;
+  /** vocab.txt */
+  vocab?: FilePart;
+  /** Other files by their path in the model folder: 'tokenizer_config.json', '1_Pooling/config.json', ... */
+  files?: Record<string, FilePart>;
+  weights: WeightsSource;
+}
+
+/**
+ * A Hugging Face model folder: a base URL (`https://huggingface.co/ORG/NAME/resolve/main/`), the
+ * shorthand `hf:ORG/NAME[@REVISION]`, a path in Node, or the parts given explicitly.
+ */
+export type ModelSource = string | URL | ModelParts;
+
+export interface LoadOptions {
+  /** Bytes the model's plan may use; exceeding it throws BUDGET_EXCEEDED before weights are read. */
+  memoryBudget?: number;
+  /** Storage of the weight matrices (default 'q8'). */
+  dtype?: DType;
+  /** Storage of the embedding tables (default: as dtype). */
+  embeddingDtype?: DType;
+  /** Tokens per sequence incl. [CLS]/[SEP] (default: the model's maximum). */
+  maxTokens?: number;
+  /** Sequences per forward pass (default 8); larger embed() inputs are split. */
+  maxBatch?: number;
+  /** Default: from 1_Pooling/config.json, else mean. */
+  pooling?: Pooling;
+  /** Default: from the model files (on for sentence-transformers). */
+  normalize?: boolean;
+  /** Threads for the forward pass (pthreads variant). Default min(4, cores); 1 picks the single-threaded variant. */
+  threads?: number;
+  /** 'auto' (default): threads when SharedArrayBuffer is usable (crossOriginIsolated pages, Node). */
+  backend?: 'auto' | 'single' | 'threads';
+  /** A precompiled module or the location/bytes of dist/bertwasm(-mt).wasm (Workers, Deno, bundlers). */
+  wasm?: WebAssembly.Module | string | URL | Response | ArrayBuffer | ArrayBufferView;
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+  /** A fetch to use instead of globalThis.fetch (auth headers, caching). */
+  fetch?: typeof fetch;
+  /** Extra request headers for every fetch. */
+  headers?: Record<string, string>;
+}
+
+export interface Tokenization {
+  ids: number[];
+  tokens: string[];
+  /** [start, end) in UTF-16 code units of the input; [0, 0] for [CLS]/[SEP]. */
+  offsets: [number, number][];
+  /** Tokens cut off by maxTokens. */
+  truncated: number;
+}
+
+export interface RerankResult {
+  /** Index into the docs array. */
+  index: number;
+  /** The classifier's first logit (higher = more relevant). */
+  score: number;
+}
+
+export interface MemoryUse {
+  /** The core's plan total. */
+  plan: number;
+  /** Current size of the wasm linear memory (shared by all models of one variant). */
+  wasmMemory: number;
+  /** The JS scratch block inside it (text window + token/output buffers; grow-only, shared). */
+  scratch: number;
+}
+
+export interface ModelConfig {
+  [key: string]: unknown;
+  dim: number;
+  maxTokens: number;
+  maxBatch: number;
+  pooling: Pooling;
+  normalize: boolean;
+  numLabels: number;
+  dtype: DType | string;
+  embeddingDtype: DType | string;
+}
+
+export class Model {
+  private constructor();
+  readonly plan: MemoryPlan;
+  /** config.json plus the settings in effect. */
+  readonly config: ModelConfig;
+  readonly dim: number;
+  readonly backend: Backend;
+  readonly threads: number;
+  readonly memory: MemoryUse;
+  readonly disposed: boolean;
+  /** One text -> one vector; many -> one vector each (views on one buffer). Pooling 'none': nTokens x dim floats. */
+  embed(text: string): Promise<Float32Array>;
+  embed(texts: string[]): Promise<Float32Array[]>;
+  tokenize(text: string): Promise<Tokenization>;
+  /** Tokens without truncation, [CLS]/[SEP] included. */
+  countTokens(text: string): Promise<number>;
+  /** Cross-encoders only (UNSUPPORTED otherwise). Best first. */
+  rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
+  similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
+  /** Frees the model now; later calls reject with DISPOSED. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+export function load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
+/** The variant load() would use with these options. */
+export function pickBackend(options?: Pick<LoadOptions, 'threads' | 'backend'>): Backend;
+/** Terminates pthread workers and drops the cached wasm instances (dispose models first). */
+export function shutdown(): void;
+export const version: string;

@@ -1,0 +1,30 @@
+// Type declarations for 'bertwasm/worker': the model runs in a Web Worker / worker_threads Worker.
+import type {
+  Backend, LoadOptions, MemoryPlan, MemoryUse, ModelConfig, ModelSource, RerankResult, Tokenization,
+} from './index.js';
+
+export { BertError, BertErrorCode, cosineSimilarity } from './index.js';
+
+export class RemoteModel {
+  private constructor();
+  readonly plan: MemoryPlan;
+  readonly config: ModelConfig;
+  readonly dim: number;
+  readonly backend: Backend;
+  readonly threads: number;
+  /** As reported by the worker after its last call. */
+  readonly memory: MemoryUse;
+  readonly disposed: boolean;
+  embed(text: string): Promise<Float32Array>;
+  embed(texts: string[]): Promise<Float32Array[]>;
+  tokenize(text: string): Promise<Tokenization>;
+  countTokens(text: string): Promise<number>;
+  rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
+  similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
+  /** Frees the model and terminates the worker. */
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** As load() from 'bertwasm'; `fetch` is not accepted (use `headers`). */
+export function load(source: ModelSource, options?: Omit<LoadOptions, 'fetch'>): Promise<RemoteModel>;
