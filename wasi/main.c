@@ -1045,27 +1045,35 @@ static void put_kv_u64(FILE *f, const char *k, uint64_t v, int comma) {
     fprintf(f, "%s\"%s\":%llu", comma ? "," : "", k, (unsigned long long)v);
 }
 
-static int cmd_plan(const cli_opts *o) {
+// Largest plan the build can address (the loader refuses larger ones the same way).
+#define CLI_ADDR_LIMIT (sizeof(void *) == 4 ? (4ull << 30) : (1ull << 40))
+
+// Pushes the small files and the safetensors header (8 bytes, then the header; nothing more) into
+// a fresh loader with the given budget. Returns 0 with *ld_out (caller frees) and the write status
+// in *wst, or -1 (reported).
+static int plan_from_header(const cli_opts *o, uint64_t budget, bert_loader **ld_out, bert_status *wst,
+                            uint64_t *file_size, uint64_t *bytes_read) {
     bert_load_params p = make_params(o);
+    p.memory_budget = budget;
     bert_loader *ld = NULL;
     bert_status st = bert_loader_init(&ld, &p);
     if (st) {
         errorf(o->model, "%s: cannot create the loader", bert_status_name(st));
-        return EXIT_RUNTIME;
+        return -1;
     }
-    int rc = EXIT_RUNTIME, fd = -1;
+    int rc = -1, fd = -1;
     char *wpath = path_join(o->model, "model.safetensors");
     char *buf = NULL;
-    uint64_t file_size = 0, hdr_len = 0, bytes_read = 0;
+    uint64_t hdr_len = 0;
     uint8_t len8[8];
-    bert_status wst = BERT_STATUS_OK;
+    *bytes_read = 0;
     if (add_small_files(ld, o->model)) goto done;
-    if (read_st_prefix(wpath, &fd, &file_size, len8, &hdr_len)) goto done;
-    bytes_read = 8;
-    wst = bert_loader_write(ld, len8, 8);
+    if (read_st_prefix(wpath, &fd, file_size, len8, &hdr_len)) goto done;
+    *bytes_read = 8;
+    *wst = bert_loader_write(ld, len8, 8);
     size_t cap = hdr_len < CLI_CHUNK ? (size_t)hdr_len : CLI_CHUNK;
     buf = xmalloc(cap);
-    for (uint64_t left = hdr_len; left > 0 && wst == BERT_STATUS_OK;) {
+    for (uint64_t left = hdr_len; left > 0 && *wst == BERT_STATUS_OK;) {
         size_t want = left < cap ? (size_t)left : cap;
         ssize_t r = read_full(fd, wpath, buf, want);
         if (r < 0) goto done;
@@ -1073,19 +1081,45 @@ static int cmd_plan(const cli_opts *o) {
             errorf(wpath, "BAD_MODEL: file ends inside the header");
             goto done;
         }
-        bytes_read += (uint64_t)r;
+        *bytes_read += (uint64_t)r;
         left -= (uint64_t)r;
-        wst = bert_loader_write(ld, buf, want);
+        *wst = bert_loader_write(ld, buf, want);
     }
-    bert_plan plan;
-    int have_plan = bert_loader_get_plan(ld, &plan) == BERT_STATUS_OK;
-    if (wst != BERT_STATUS_OK && !(wst == BERT_STATUS_BUDGET_EXCEEDED && have_plan)) {
-        loader_error(ld, wpath, wst);
+    if (*wst != BERT_STATUS_OK && !(*wst == BERT_STATUS_BUDGET_EXCEEDED && bert_loader_has_plan(ld))) {
+        loader_error(ld, wpath, *wst);
         goto done;
     }
-    if (!have_plan) {
+    if (!bert_loader_has_plan(ld)) {
         errorf(wpath, "BAD_MODEL: no memory plan after the %llu-byte header", (unsigned long long)hdr_len);
         goto done;
+    }
+    rc = 0;
+done:
+    if (fd >= 0) close(fd);
+    free(buf);
+    free(wpath);
+    if (rc) bert_loader_free(ld);
+    else *ld_out = ld;
+    return rc;
+}
+
+static int cmd_plan(const cli_opts *o) {
+    // Pass 1 with a 1-byte budget: the loader computes the plan and stops before its one
+    // allocation, so planning a 1.3 GB model costs a few KB of reading and no arena.
+    bert_loader *ld = NULL;
+    bert_status wst = BERT_STATUS_OK;
+    uint64_t file_size = 0, bytes_read = 0, bytes2 = 0;
+    if (plan_from_header(o, 1, &ld, &wst, &file_size, &bytes_read)) return EXIT_RUNTIME;
+    bert_plan plan;
+    bert_loader_get_plan(ld, &plan);
+    bert_loader_free(ld);
+    ld = NULL;
+    int fits = plan.total <= CLI_ADDR_LIMIT && (o->budget == 0 || plan.total <= o->budget);
+    char *wpath = path_join(o->model, "model.safetensors");
+    int rc = EXIT_RUNTIME;
+    if (!fits) {
+        // Pass 2 with the caller's budget, for the loader's own message (parts, what would fit).
+        if (plan_from_header(o, o->budget, &ld, &wst, &file_size, &bytes2)) goto done;
     }
     if (out_open(o)) goto done;
     FILE *f = g_out.f;
@@ -1104,25 +1138,29 @@ static int cmd_plan(const cli_opts *o) {
     put_kv_u64(f, "header_size", plan.header_size, 1);
     put_kv_u64(f, "bytes_read", bytes_read, 1);
     put_kv_u64(f, "budget", o->budget, 1);
-    fprintf(f, ",\"fits_budget\":%s", wst == BERT_STATUS_OK ? "true" : "false");
-    fprintf(f, ",\"fits_wasm32\":%s", plan.total < (4ull << 30) ? "true" : "false");
+    fprintf(f, ",\"fits_budget\":%s", o->budget == 0 || plan.total <= o->budget ? "true" : "false");
+    fprintf(f, ",\"fits_wasm32\":%s", plan.total <= (4ull << 30) ? "true" : "false");
     fputs(",\"description\":", f);
     put_cstr(f, desc);
     fputs("}\n", f);
     if (plan.file_size != file_size)
-        errorf(wpath, "warning: header describes %llu bytes but the file has %llu", (unsigned long long)plan.file_size,
-               (unsigned long long)file_size);
+        errorf(wpath, "warning: the header describes %llu bytes but the file has %llu",
+               (unsigned long long)plan.file_size, (unsigned long long)file_size);
     rc = out_commit();
-    if (rc == EXIT_OK && wst != BERT_STATUS_OK) {
-        loader_error(ld, wpath, wst);
-        rc = EXIT_RUNTIME; // the plan is printed, but it does not fit the budget
+    if (rc == EXIT_OK && !fits) {
+        // the plan is printed, but it does not fit: exit 1 with the reason
+        if (ld && wst != BERT_STATUS_OK) loader_error(ld, wpath, wst);
+        else {
+            char a[24], b[24];
+            errorf(wpath, "BUDGET_EXCEEDED: model needs %s, budget is %s", bert_format_bytes(plan.total, a, sizeof a),
+                   bert_format_bytes(o->budget ? o->budget : CLI_ADDR_LIMIT, b, sizeof b));
+        }
+        rc = EXIT_RUNTIME;
     }
 done:
     if (rc != EXIT_OK) out_discard();
-    if (fd >= 0) close(fd);
-    free(buf);
-    free(wpath);
     bert_loader_free(ld);
+    free(wpath);
     return rc;
 }
 
@@ -1135,8 +1173,13 @@ static void put_json_value(FILE *f, const json_value *v) {
     case JSON_FALSE: fputs("false", f); break;
     case JSON_TRUE: fputs("true", f); break;
     case JSON_NUMBER: {
-        if (v->num == floor(v->num) && fabs(v->num) < 9e15) fprintf(f, "%.0f", v->num);
-        else fprintf(f, "%.17g", v->num);
+        char nb[32];
+        if (v->num == floor(v->num) && fabs(v->num) < 9e15) snprintf(nb, sizeof nb, "%.0f", v->num);
+        else {
+            snprintf(nb, sizeof nb, "%.15g", v->num); // shortest of 15/17 digits that round-trips
+            if (strtod(nb, NULL) != v->num) snprintf(nb, sizeof nb, "%.17g", v->num);
+        }
+        fputs(nb, f);
         break;
     }
     case JSON_STRING: put_json_string(f, v->str, v->len); break;
