@@ -35,6 +35,7 @@ const DTYPE_NAMES = { 0: 'f32', 1: 'f16', 2: 'q4', 8: 'q8' };
 const POOLINGS = { none: 0, mean: 1, cls: 2, max: 3 };
 const POOLING_NAMES = ['none', 'mean', 'cls', 'max'];
 
+const utf8 = new TextEncoder();
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
   typeof window === 'undefined';
 
@@ -104,8 +105,17 @@ class Runtime {
   readDoubles(ptr, n) { return Array.from(new Float64Array(this.buffer, ptr >>> 0, n)); }
 
   // Writes s as UTF-8 at ptr (at most cap bytes); returns bytes written, or -1 if it did not fit.
+  // Browsers refuse encodeInto on a shared (pthreads) heap: go through a fixed JS window then.
   writeText(s, ptr, cap) {
-    const r = new TextEncoder().encodeInto(s, new Uint8Array(this.buffer, ptr >>> 0, cap));
+    const buf = this.buffer;
+    if (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer) {
+      if (!this.stage) this.stage = new Uint8Array(TEXT_CAP);
+      const r = utf8.encodeInto(s, this.stage.subarray(0, Math.min(cap, TEXT_CAP)));
+      if (r.read !== s.length) return -1;
+      new Uint8Array(buf, ptr >>> 0, r.written).set(this.stage.subarray(0, r.written));
+      return r.written;
+    }
+    const r = utf8.encodeInto(s, new Uint8Array(buf, ptr >>> 0, cap));
     return r.read === s.length ? r.written : -1;
   }
 }

@@ -1,0 +1,138 @@
+// Browser tests in headless Chromium (Debian /usr/bin/chromium + playwright-core): the demo page
+// loads the bundled fixture by fetch streaming, single-threaded (page without COOP/COEP) and
+// threaded (crossOriginIsolated), gives the same vectors as Node, shows the memory plan, and worker
+// mode keeps the main thread responsive during a long embed. Screenshots go to test-output/.
+// Run: node --test tests/browser/browser.test.mjs   (needs dist/ from scripts/build-web.sh)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const OUT = path.join(ROOT, 'test-output');
+const TINY = path.join(ROOT, 'tests/fixtures/tiny');
+
+let chromium = null;
+try { ({ chromium } = await import('playwright-core')); } catch { /* skipped below */ }
+const skip = !chromium ? 'playwright-core not installed (npm install)'
+  : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : false;
+
+let server, base, browser, userDir;
+const sentences = fs.readFileSync(path.join(ROOT, 'tests/fixtures/sentences.txt'), 'utf8')
+  .split('\n').map((l) => l.trim()).filter(Boolean);
+
+before(async () => {
+  if (skip) return;
+  const { createServer } = await import('../../examples/browser/serve.mjs');
+  server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-chromium-'));
+  // A fresh profile per run (launchPersistentContext passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 1250 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  fs.mkdirSync(OUT, { recursive: true });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.close();
+  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  const m = await import('../../web/index.js');
+  m.shutdown();
+});
+
+async function openDemo(coi) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/examples/browser/${coi ? '' : '?coi=0'}`);
+  await page.waitForFunction(() => window.demo && window.demo.ready);
+  await page.waitForFunction(() => document.getElementById('docs').value.length > 0);
+  return { page, errors };
+}
+
+async function nodeVectors(backend) {
+  const { load } = await import('../../web/index.js');
+  const m = await load(TINY, { backend });
+  const v = await m.embed(sentences);
+  m.dispose();
+  return v;
+}
+
+function maxAbs(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+for (const coi of [false, true]) {
+  const name = coi ? 'threaded (crossOriginIsolated)' : 'single-threaded (no COOP/COEP)';
+  test(`demo ${name}: fetch-streams the fixture, same vectors as Node, plan shown`, { skip }, async () => {
+    const { page, errors } = await openDemo(coi);
+    assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), coi);
+    const info = await page.evaluate(() => window.demo.loadModel({ mode: 'main' }));
+    assert.equal(info.backend, coi ? 'wasm-simd-threads' : 'wasm-simd');
+    const progress = await page.evaluate(() => window.demo.state.progress);
+    const w = progress.filter((e) => e.phase === 'weights');
+    const size = fs.statSync(path.join(TINY, 'model.safetensors')).size;
+    assert.ok(w.length >= 2, 'weights arrived in more than one chunk (streamed)');
+    for (let i = 1; i < w.length; i++) assert.ok(w[i].loaded >= w[i - 1].loaded);
+    assert.equal(progress[progress.length - 1].phase, 'done');
+    assert.equal(progress[progress.length - 1].loaded, size);
+    const planText = await page.textContent('#plan');
+    assert.match(planText, /total plan/);
+    assert.match(planText, new RegExp(info.plan.total.toLocaleString('en')));
+    const got = await page.evaluate((s) => window.demo.embed(s), sentences);
+    const want = await nodeVectors(coi ? 'threads' : 'single');
+    let worst = 0;
+    for (let i = 0; i < sentences.length; i++) worst = Math.max(worst, maxAbs(got[i], want[i]));
+    assert.ok(worst <= 1e-6, `browser vs Node max abs ${worst}`);
+    await page.evaluate(() => window.demo.indexDocs());
+    const results = await page.evaluate(() => window.demo.search('A man is eating food.'));
+    assert.equal(results[0].doc, 'A man is eating food.');
+    assert.ok(Math.abs(results[0].score - 1) < 1e-5);
+    await page.screenshot({ path: path.join(OUT, `demo-${coi ? 'threads' : 'single'}.png`), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+test('worker mode keeps the main thread responsive during a long embed', { skip }, async () => {
+  const { page, errors } = await openDemo(true);
+  const texts = [];
+  for (let i = 0; i < 40; i++) texts.push(...sentences);
+  const measure = (mode) => page.evaluate(async ({ mode, texts }) => {
+    await window.demo.loadModel({ mode });
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 10);
+    const t0 = performance.now();
+    const v = await window.demo.state.model.embed(texts);
+    const ms = performance.now() - t0;
+    // let a tick that was due during a blocked main thread fire before reading the count
+    clearInterval(iv);
+    return { ticks, ms, n: v.length };
+  }, { mode, texts });
+  const w = await measure('worker');
+  const m = await measure('main');
+  console.log(`# worker: ${w.ticks} ticks in ${w.ms.toFixed(0)} ms; main thread: ${m.ticks} ticks in ${m.ms.toFixed(0)} ms (${texts.length} texts)`);
+  assert.equal(w.n, texts.length);
+  assert.ok(w.ms >= 150, `the embed should take a while to make the check meaningful (${w.ms} ms)`);
+  // A 10 ms timer on a free main thread fires ~ms/10 times; demand at least a third of that.
+  assert.ok(w.ticks >= w.ms / 30, `worker mode: only ${w.ticks} ticks in ${w.ms} ms`);
+  assert.ok(m.ticks <= 1, `main-thread mode blocks the thread (sanity check of the test): ${m.ticks} ticks`);
+  await page.evaluate(() => window.demo.indexDocs());
+  await page.evaluate(() => window.demo.search('a man eating'));
+  await page.screenshot({ path: path.join(OUT, 'demo-worker.png'), fullPage: true });
+  await page.evaluate(() => window.demo.dispose());
+  assert.deepEqual(errors, []);
+  await page.close();
+});
