@@ -275,7 +275,7 @@ void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d) {
         v128_t m = F4(0.0f);
         for (int j = 0; j < QK; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
         const float amax = hmax_f32(m);
-        const float s = amax / 127.0f;
+        const float s = amax / (float)BERT_ACT_QMAX;
         const float id = s != 0.0f ? 1.0f / s : 0.0f;
         d[b] = s;
         v128_t vid = F4(id);
@@ -284,7 +284,7 @@ void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d) {
             v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + j), vid)));
             v128_t c = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + j + 4), vid)));
             v128_t v = wasm_i16x8_narrow_i32x4(a, c);
-            v = wasm_i16x8_min(wasm_i16x8_max(v, wasm_i16x8_splat(-127)), wasm_i16x8_splat(127));
+            v = wasm_i16x8_min(wasm_i16x8_max(v, wasm_i16x8_splat(-BERT_ACT_QMAX)), wasm_i16x8_splat(BERT_ACT_QMAX));
             wasm_v128_store(q + j, v);
         }
     }
@@ -297,13 +297,13 @@ void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d) {
             float a = fabsf(x[j]);
             if (a > amax) amax = a;
         }
-        const float s = amax / 127.0f;
+        const float s = amax / (float)BERT_ACT_QMAX;
         const float id = s != 0.0f ? 1.0f / s : 0.0f;
         d[b] = s;
         for (int j = 0; j < QK; j++) {
             float v = nearbyintf(x[j] * id);
             if (v != v) v = 0.0f;
-            q[j] = (int16_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v);
+            q[j] = (int16_t)(v > BERT_ACT_QMAX ? BERT_ACT_QMAX : v < -BERT_ACT_QMAX ? -BERT_ACT_QMAX : (int)v);
         }
     }
 }

@@ -22,8 +22,13 @@ enum {
 };
 
 // Activations quantized for integer dot products (against q8_0 / q4_0 weights): a row of n values
-// (n % 32 == 0) becomes n integers in [-127, 127], stored already widened to int16 so the dot
-// kernel feeds i32x4.dot_i16x8_s straight from memory, plus n/32 f32 scales (x ~= d * q).
+// (n % 32 == 0) becomes n integers in [-BERT_ACT_QMAX, BERT_ACT_QMAX] with one f32 scale per block
+// of 32 (x ~= d * q). They are 16-bit: the dot kernel widens int8 weights to i16 for
+// i32x4.dot_i16x8_s anyway, so 15-bit activations cost nothing over 7-bit ones, and they keep the
+// small values of a block precise next to an outlier channel (BERT hidden states have a few dims
+// 100x larger than the rest; with int8 these would zero out their block-mates). Sums stay exact in
+// int32: 32 * 32767 * 128 < 2^31.
+#define BERT_ACT_QMAX 32767
 void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d);
 void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d);
 

@@ -1,0 +1,373 @@
+// test_goldens.c - end to end against transformers.js: loads tests/fixtures/tiny through the public
+// API with each storage type (f32, f16, q8_0, q4_0), embeds the goldens' token ids with bert_encode
+// (ragged batches) and the texts with bert_embed_texts, and compares with goldens.json; the same
+// for the F32 / BF16 / outlier variants (regenerated with the generator into BERT_TMP) and for the
+// tiny-cross cross-encoder's logits through bert_classify.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert.h"
+#include "json.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+static char *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[len] = 0;
+        *n = (size_t)len;
+    }
+    return buf;
+}
+
+// Loads a model folder through the public push API; weights streamed in odd-sized chunks.
+static bert_model *load_model(const char *dir, bert_type wtype, int32_t pooling, int32_t n_threads) {
+    bert_load_params p = bert_load_default_params();
+    p.wtype = wtype;
+    p.embd_type = wtype;
+    p.max_batch = 8;
+    p.pooling = pooling;
+    p.n_threads = n_threads;
+    bert_loader *ld;
+    if (bert_loader_init(&ld, &p) != BERT_STATUS_OK) return NULL;
+    const char *names[] = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                           "special_tokens_map.json", "modules.json", "1_Pooling/config.json",
+                           "sentence_bert_config.json"};
+    char path[1024];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t n;
+        char *data = read_file(path, &n);
+        if (!data) continue;
+        bert_status st = bert_loader_add_file(ld, names[i], data, n);
+        free(data);
+        if (st) {
+            printf("add_file %s: %s\n", names[i], bert_loader_error(ld));
+            bert_loader_free(ld);
+            return NULL;
+        }
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    size_t n;
+    char *w = read_file(path, &n);
+    if (!w) {
+        printf("cannot read %s\n", path);
+        bert_loader_free(ld);
+        return NULL;
+    }
+    bert_status st = BERT_STATUS_OK;
+    for (size_t off = 0; off < n && !st;) {
+        size_t c = n - off < 77777 ? n - off : 77777;
+        st = bert_loader_write(ld, w + off, c);
+        off += c;
+    }
+    free(w);
+    bert_model *m = NULL;
+    if (!st) st = bert_loader_finish(ld, &m);
+    if (st) printf("load %s (%s): %s\n", dir, bert_type_name(wtype), bert_loader_error(ld));
+    bert_loader_free(ld);
+    return st ? NULL : m;
+}
+
+static int ids_of(const json_value *arr, int32_t *out, int cap) {
+    int n = 0;
+    for (const json_value *v = arr ? arr->child : NULL; v && n < cap; v = v->next) out[n++] = (int32_t)v->num;
+    return n;
+}
+
+typedef struct {
+    double min_cos, max_abs;
+} cmp;
+
+static void compare(cmp *c, const float *got, const json_value *want, int dim) {
+    double dot = 0, na = 0, nb = 0;
+    int i = 0;
+    for (const json_value *v = want->child; v && i < dim; v = v->next, i++) {
+        double a = got[i], b = v->num;
+        dot += a * b;
+        na += a * a;
+        nb += b * b;
+        if (fabs(a - b) > c->max_abs || a != a) c->max_abs = a != a ? INFINITY : fabs(a - b);
+    }
+    double cs = dot / sqrt(na * nb + 1e-300);
+    if (!(cs >= c->min_cos)) c->min_cos = cs != cs ? -2 : cs;
+}
+
+// Embeds every goldens item with model m; returns the comparison over ids (bert_encode) and texts.
+static void run_embed(bert_model *m, const json_value *items, cmp *by_ids, cmp *by_text, int *tok_mismatch) {
+    const int dim = bert_model_dim(m);
+    enum { B = 8, MAXT = 512 };
+    int32_t ids[B * MAXT], lens[B];
+    float *out = malloc(sizeof(float) * B * dim);
+    const json_value *batch[B];
+    by_ids->min_cos = by_text->min_cos = 2;
+    by_ids->max_abs = by_text->max_abs = 0;
+    *tok_mismatch = 0;
+    const json_value *it = items->child;
+    while (it) {
+        int nb = 0, nt = 0;
+        while (it && nb < B) { // a ragged batch: sequences of different lengths, no padding
+            lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+            nt += lens[nb];
+            batch[nb++] = it;
+            it = it->next;
+        }
+        bert_status st = bert_encode(m, ids, NULL, lens, nb, out, (size_t)B * dim);
+        CHECK(st == BERT_STATUS_OK, "bert_encode: %s", bert_model_error(m));
+        if (st) break;
+        for (int i = 0; i < nb; i++) compare(by_ids, out + i * dim, json_get(batch[i], "embedding"), dim);
+        // texts through the tokenizer and bert_embed_texts
+        const char *texts[B];
+        for (int i = 0; i < nb; i++) texts[i] = json_get(batch[i], "text")->str;
+        st = bert_embed_texts(m, texts, NULL, nb, out, (size_t)B * dim);
+        CHECK(st == BERT_STATUS_OK, "bert_embed_texts: %s", bert_model_error(m));
+        if (st) break;
+        for (int i = 0; i < nb; i++) {
+            compare(by_text, out + i * dim, json_get(batch[i], "embedding"), dim);
+            int32_t tid[MAXT];
+            bert_encoding_info info;
+            const char *t = texts[i];
+            if (bert_tokenize(m, t, strlen(t), 0, tid, NULL, NULL, MAXT, &info) != BERT_STATUS_OK ||
+                info.n_tokens != lens[i]) {
+                (*tok_mismatch)++;
+                continue;
+            }
+            int32_t want[MAXT];
+            ids_of(json_get(batch[i], "ids"), want, MAXT);
+            if (memcmp(tid, want, sizeof(int32_t) * (size_t)lens[i]) != 0) (*tok_mismatch)++;
+        }
+    }
+    free(out);
+}
+
+// Thresholds (cosine min over sentences; max abs diff for f32 only).
+static const struct {
+    bert_type t;
+    double cos, cos_outliers, max_abs;
+} bounds[4] = {
+    {BERT_TYPE_F32, 0.99999, 0.99999, 1e-4},
+    {BERT_TYPE_F16, 0.9999, 0.9999, -1},
+    {BERT_TYPE_Q8_0, 0.999, 0.995, -1},
+    {BERT_TYPE_Q4_0, 0.98, -1, -1}, // no stated bound on the outlier variant: reported only
+};
+
+static void test_embeddings(const char *label, const char *dir, const char *goldens_path, int outliers, int n_threads) {
+    size_t n;
+    char *text = read_file(goldens_path, &n);
+    CHECK(text != NULL, "cannot read %s", goldens_path);
+    if (!text) return;
+    json_doc doc;
+    int rc = json_parse(&doc, text, n);
+    CHECK(rc == 0, "%s: %s", goldens_path, doc.error);
+    if (rc) {
+        free(text);
+        return;
+    }
+    const json_value *items = json_get(doc.root, "items");
+    for (int k = 0; k < 4; k++) {
+        bert_model *m = load_model(dir, bounds[k].t, BERT_POOLING_DEFAULT, n_threads);
+        CHECK(m != NULL, "%s: cannot load with %s", label, bert_type_name(bounds[k].t));
+        if (!m) continue;
+        cmp a, b;
+        int tok_mismatch;
+        run_embed(m, items, &a, &b, &tok_mismatch);
+        printf("%-14s %-5s ids: min cos %.7f max|diff| %.3g   texts: min cos %.7f max|diff| %.3g  (%u items, %d tokenization mismatches)\n",
+               label, bert_type_name(bounds[k].t), a.min_cos, a.max_abs, b.min_cos, b.max_abs, items->len, tok_mismatch);
+        const double cb = outliers ? bounds[k].cos_outliers : bounds[k].cos;
+        if (cb > 0) {
+            CHECK(a.min_cos >= cb, "%s %s: min cosine %.7f < %.5f", label, bert_type_name(bounds[k].t), a.min_cos, cb);
+            CHECK(b.min_cos >= cb, "%s %s (texts): min cosine %.7f < %.5f", label, bert_type_name(bounds[k].t), b.min_cos, cb);
+        }
+        if (bounds[k].max_abs > 0) {
+            CHECK(a.max_abs <= bounds[k].max_abs, "%s %s: max abs diff %.3g > %.0e", label, bert_type_name(bounds[k].t),
+                  a.max_abs, bounds[k].max_abs);
+            CHECK(b.max_abs <= bounds[k].max_abs, "%s %s (texts): max abs diff %.3g > %.0e", label,
+                  bert_type_name(bounds[k].t), b.max_abs, bounds[k].max_abs);
+        }
+        CHECK(tok_mismatch == 0, "%s: %d texts tokenized differently from the goldens' ids", label, tok_mismatch);
+        bert_model_free(m);
+    }
+
+    // Per-token hidden states (pooling none, f32 storage) against the items that carry them.
+    bert_model *m = load_model(dir, BERT_TYPE_F32, BERT_POOLING_NONE, n_threads);
+    CHECK(m != NULL, "%s: cannot load with pooling none", label);
+    if (m) {
+        double worst = 0, scale = 0;
+        int checked = 0;
+        for (const json_value *it = items->child; it; it = it->next) {
+            const json_value *lhs = json_get(it, "last_hidden_state");
+            if (!lhs) continue;
+            int32_t ids[512];
+            int32_t len = ids_of(json_get(it, "ids"), ids, 512);
+            const int dim = bert_model_dim(m);
+            float *out = malloc(sizeof(float) * (size_t)len * dim);
+            bert_status st = bert_encode(m, ids, NULL, &len, 1, out, (size_t)len * dim);
+            CHECK(st == BERT_STATUS_OK, "bert_encode (none): %s", bert_model_error(m));
+            int t = 0;
+            for (const json_value *row = lhs->child; row && !st; row = row->next, t++) {
+                int e = 0;
+                for (const json_value *v = row->child; v; v = v->next, e++) {
+                    double d = fabs(out[t * dim + e] - v->num);
+                    if (d > worst || d != d) worst = d != d ? INFINITY : d;
+                    if (fabs(v->num) > scale) scale = fabs(v->num);
+                }
+            }
+            free(out);
+            checked++;
+        }
+        // transformers.js vs numpy agree to 1e-4 relative to the largest hidden magnitude
+        printf("%-14s f32   last_hidden_state: %d items, max|diff| %.3g (max |h| %.3g, bound %.3g)\n", label, checked,
+               worst, scale, 1e-4 * scale);
+        CHECK(checked > 0 && worst <= 1e-4 * scale, "%s: hidden states differ by %.3g (bound %.3g)", label, worst,
+              1e-4 * scale);
+        bert_model_free(m);
+    }
+    json_free(&doc);
+    free(text);
+}
+
+static void test_cross(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tiny-cross/goldens.json", BERT_FIXTURES);
+    size_t n;
+    char *text = read_file(path, &n);
+    CHECK(text != NULL, "cannot read %s", path);
+    if (!text) return;
+    json_doc doc;
+    if (json_parse(&doc, text, n)) {
+        CHECK(0, "%s: %s", path, doc.error);
+        free(text);
+        return;
+    }
+    const json_value *items = json_get(doc.root, "items");
+    snprintf(path, sizeof path, "%s/tiny-cross", BERT_FIXTURES);
+    // logits: |diff| <= tol * max(1, |logit|); set from the storage's precision before measuring
+    const double tol[4] = {1e-4, 1e-3, 2e-2, 1e-1};
+    for (int k = 0; k < 4; k++) {
+        bert_model *m = load_model(path, bounds[k].t, BERT_POOLING_DEFAULT, 1);
+        CHECK(m != NULL, "tiny-cross: cannot load with %s", bert_type_name(bounds[k].t));
+        if (!m) continue;
+        const int nl = bert_model_hparams(m)->n_labels;
+        CHECK(nl == 1, "tiny-cross n_labels %d", nl);
+        enum { B = 8, MAXT = 512 };
+        int32_t ids[B * MAXT], tids[B * MAXT], lens[B];
+        float logits[B * 4];
+        const json_value *batch[B];
+        double worst = 0, worst_ratio = 0;
+        int n_items = 0;
+        for (const json_value *it = items->child; it;) {
+            int nb = 0, nt = 0;
+            while (it && nb < B) {
+                lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+                ids_of(json_get(it, "type_ids"), tids + nt, MAXT);
+                nt += lens[nb];
+                batch[nb++] = it;
+                it = it->next;
+            }
+            bert_status st = bert_classify(m, ids, tids, lens, nb, logits, sizeof logits / sizeof *logits);
+            CHECK(st == BERT_STATUS_OK, "bert_classify: %s", bert_model_error(m));
+            if (st) break;
+            for (int i = 0; i < nb; i++, n_items++) {
+                const double want = json_at(json_get(batch[i], "logits"), 0)->num;
+                const double d = fabs(logits[i * nl] - want);
+                if (d > worst || d != d) worst = d != d ? INFINITY : d;
+                const double r = d / (tol[k] * fmax(1.0, fabs(want)));
+                if (r > worst_ratio || r != r) worst_ratio = r != r ? INFINITY : r;
+            }
+            // bert_score_pairs on the same texts (tokenizer pair path)
+            float scores[B];
+            const char *docs[B];
+            for (int i = 0; i < nb; i++) docs[i] = json_get(batch[i], "document")->str;
+            const char *q = json_get(batch[0], "query")->str;
+            int same_query = 1;
+            for (int i = 1; i < nb; i++) same_query &= strcmp(json_get(batch[i], "query")->str, q) == 0;
+            if (same_query) {
+                st = bert_score_pairs(m, q, strlen(q), docs, NULL, nb, scores);
+                CHECK(st == BERT_STATUS_OK, "bert_score_pairs: %s", bert_model_error(m));
+                for (int i = 0; i < nb && !st; i++)
+                    CHECK(fabsf(scores[i] - logits[i * nl]) <= 1e-5f * fmaxf(1.0f, fabsf(logits[i * nl])),
+                          "score_pairs %g vs classify %g", scores[i], logits[i * nl]);
+            }
+        }
+        printf("tiny-cross     %-5s logits: %d items, max|diff| %.3g (%.2f of bound %.0e x max(1,|logit|))\n",
+               bert_type_name(bounds[k].t), n_items, worst, worst_ratio, tol[k]);
+        CHECK(n_items == (int)items->len && worst_ratio <= 1.0, "tiny-cross %s logits off: max |diff| %.3g",
+              bert_type_name(bounds[k].t), worst);
+        bert_model_free(m);
+    }
+    json_free(&doc);
+    free(text);
+}
+
+// Regenerates a variant model with the command recorded in its goldens file (same seed).
+static int regenerate(const char *goldens_path, const char *out_dir) {
+    size_t n;
+    char *text = read_file(goldens_path, &n);
+    if (!text) return -1;
+    json_doc doc;
+    int rc = -1;
+    if (json_parse(&doc, text, n) == 0) {
+        const json_value *g = json_get(doc.root, "generator");
+        const char *args = g && g->type == JSON_STRING ? strstr(g->str, "gen_model.py") : NULL;
+        if (args) {
+            char cmd[2048], rest[1024];
+            snprintf(rest, sizeof rest, "%s", args + strlen("gen_model.py"));
+            char *dir = strstr(rest, " --out DIR");
+            if (dir) {
+                *dir = 0;
+                snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s%s --out %s > /dev/null", BERT_GEN, rest, out_dir);
+                printf("regenerating: %s\n", cmd);
+                rc = system(cmd);
+            }
+        }
+        json_free(&doc);
+    }
+    free(text);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    int n_threads = argc > 1 ? atoi(argv[1]) : 1;
+    char dir[1024], gpath[1024];
+    snprintf(dir, sizeof dir, "%s/tiny", BERT_FIXTURES);
+    snprintf(gpath, sizeof gpath, "%s/tiny/goldens.json", BERT_FIXTURES);
+    test_embeddings("tiny (F16)", dir, gpath, 0, n_threads);
+    test_cross();
+    const char *variants[3][3] = {{"goldens-f32.json", "tiny-f32", "0"},
+                                  {"goldens-bf16.json", "tiny-bf16", "0"},
+                                  {"goldens-outliers.json", "tiny-outliers", "1"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(gpath, sizeof gpath, "%s/tiny/%s", BERT_FIXTURES, variants[i][0]);
+        snprintf(dir, sizeof dir, "%s/%s", BERT_TMP, variants[i][1]);
+        int rc = regenerate(gpath, dir);
+        CHECK(rc == 0, "could not regenerate %s", variants[i][1]);
+        if (rc == 0) test_embeddings(variants[i][1], dir, gpath, variants[i][2][0] == '1', n_threads);
+    }
+    if (failures) {
+        printf("test_goldens: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_goldens: all passed\n");
+    return 0;
+}
