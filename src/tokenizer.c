@@ -502,7 +502,9 @@ bert_status bert_tokenizer_from_vocab_txt(bert_tokenizer **out, const char *txt,
     if (lines >= TOK_MAX_ID) return bert_fail(err, BERT_STATUS_BAD_MODEL, "vocab.txt: too many tokens");
     bert_tokenizer *t = tok_new();
     if (!t) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
-    bert_status st = vocab_alloc(t, (int32_t)lines, n, err);
+    uint64_t bytes = n - (uint64_t)lines + (n && txt[n - 1] != '\n'); // minus the newlines
+    for (size_t i = 0; i < n; i++) bytes -= txt[i] == '\r' && (i + 1 == n || txt[i + 1] == '\n');
+    bert_status st = vocab_alloc(t, (int32_t)lines, bytes, err);
     if (st) goto fail;
     uint32_t o = 0;
     size_t p = 0;
