@@ -500,10 +500,18 @@ export async function load(source, options = {}) {
     }
     let total = reader.size || 0;
     let loaded = 0;
-    let plan = null;
-    progress({ phase: 'weights', loaded: 0, total });
+    let plan = null, planSent = false;
+    let cfgDim = 0;
+    try { cfgDim = JSON.parse(new TextDecoder().decode(files[0][1])).hidden_size | 0; } catch { /* the core decides */ }
+    progress({ phase: 'weights', loaded: 0, total, wasmMemory: rt.memorySize() });
     for (;;) {
-      const chunk = await reader.read();
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (signal && signal.aborted) throw abortError(signal);
+        throw new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`);
+      }
       if (signal && signal.aborted) throw abortError(signal);
       if (!chunk) break;
       for (let off = 0; off < chunk.length; off += TEXT_CAP) {
@@ -515,14 +523,19 @@ export async function load(source, options = {}) {
           await reader.cancel();
           throw loaderError(s);
         }
+        if (!plan && M._bert_loader_has_plan(loader)) {
+          // The core has just made its one arena allocation; reserve the JS scratch now too, so
+          // that all growth happens before the first weight byte.
+          plan = readLoaderPlan(rt, loader);
+          total = plan.fileSize;
+          rt.ensureScratch(TEXT_CAP + MISC + scratchLayout(plan.maxTokens, plan.maxBatch, cfgDim, 0, opts.pooling === 'none').end);
+        }
       }
+      const first = plan && !planSent;
+      if (first) planSent = true;
       loaded += chunk.length;
-      if (!plan && M._bert_loader_has_plan(loader)) {
-        plan = readLoaderPlan(rt, loader);
-        total = plan.fileSize;
-        progress({ phase: 'plan', loaded, total, plan });
-      }
-      progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded });
+      if (first) progress({ phase: 'plan', loaded, total, plan, wasmMemory: rt.memorySize() });
+      progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded, wasmMemory: rt.memorySize() });
     }
     const st = rt.misc;
     const model = M._bertw_loader_finish(loader, st) >>> 0;
@@ -537,13 +550,12 @@ export async function load(source, options = {}) {
       M._bert_model_free(model);
       throw e;
     }
-    progress({ phase: 'done', loaded: total || loaded, total: total || loaded });
+    progress({ phase: 'done', loaded: total || loaded, total: total || loaded, wasmMemory: rt.memorySize() });
     return m;
   } catch (e) {
     if (reader) await Promise.resolve(reader.cancel()).catch(() => {});
     if (signal && signal.aborted && !(e instanceof BertError && e.code === 'ABORTED')) throw abortError(signal);
-    if (e instanceof BertError) throw e;
-    throw new BertError('NETWORK', `reading ${where}: ${e && e.message ? e.message : e}`);
+    throw e;
   } finally {
     if (loader) M._bert_loader_free(loader);
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
@@ -602,6 +614,17 @@ function byteToUtf16(s, offs) {
 // ---------------------------------------------------------------------------------------------
 // Model
 
+// Scratch layout after the text window + misc (byte offsets): ids and type ids (T*B each), lens
+// (B), offsets / piece ids (2*T), encoding info, outputs (pooled rows, logits, or T x dim tokens).
+function scratchLayout(T, B, dim, labels, poolingNone) {
+  const outFloats = Math.max(B * Math.max(dim, labels || 1), 2 * T, poolingNone ? T * dim : 0);
+  const L = { ids: 0, types: 4 * T * B, lens: 8 * T * B, offs: 8 * T * B + 4 * B };
+  L.info = L.offs + 8 * T;
+  L.out = L.info + 16;
+  L.end = L.out + 4 * outFloats;
+  return L;
+}
+
 const DISPOSE = Symbol.dispose || Symbol.for('nodejs.dispose');
 
 export class Model {
@@ -642,14 +665,7 @@ export class Model {
     };
     this.backend = rt.variant === 'threads' ? 'wasm-simd-threads' : 'wasm-simd';
     this.threads = threads;
-    // Scratch layout after the text window + misc: ids, type ids (T*B each), lens (B),
-    // offsets / piece ids (2*T), encoding info (2), outputs.
-    const outFloats = Math.max(B * Math.max(this.dim, this._hp.labels || 1), 2 * T,
-      this._hp.pooling === 0 ? T * this.dim : 0);
-    this._lay = { ids: 0, types: 4 * T * B, lens: 8 * T * B, offs: 8 * T * B + 4 * B };
-    this._lay.info = this._lay.offs + 8 * T;
-    this._lay.out = this._lay.info + 16;
-    this._lay.end = this._lay.out + 4 * outFloats;
+    this._lay = scratchLayout(T, B, this.dim, this._hp.labels, this._hp.pooling === 0);
     rt.ensureScratch(TEXT_CAP + MISC + this._lay.end);
     rt.models++;
   }

@@ -154,6 +154,24 @@ describe('loading', () => {
     m.dispose();
   });
 
+  test('memory grows only before the first weight byte, by about the plan (fresh instance)', async () => {
+    // A module of our own gets a fresh wasm instance, so the growth is visible.
+    const mod = await WebAssembly.compile(fs.readFileSync(path.join(ROOT, 'dist/bertwasm.wasm')));
+    const events = [];
+    const m = await load(TINY, { wasm: mod, onProgress: (e) => events.push(e) });
+    const w = events.filter((e) => 'wasmMemory' in e);
+    const start = w[0].wasmMemory;
+    const planAt = w.findIndex((e) => e.phase === 'plan');
+    assert.ok(planAt > 0);
+    const atPlan = w[planAt].wasmMemory;
+    for (const e of w.slice(planAt)) assert.equal(e.wasmMemory, atPlan, `memory changed after the plan (${e.phase} ${e.loaded})`);
+    assert.equal(m.memory.wasmMemory, atPlan);
+    const growth = atPlan - start;
+    console.log(`# fresh instance: ${start} -> ${atPlan} bytes (+${growth}); plan ${m.plan.total}, scratch ${m.memory.scratch}`);
+    assert.ok(growth <= m.plan.total + m.memory.scratch + 65536, `grew ${growth} > plan + scratch`);
+    m.dispose();
+  });
+
   test('explicit parts: weights as ReadableStream, Blob, ArrayBuffer, Response, path give equal vectors', async () => {
     const file = path.join(TINY, 'model.safetensors');
     const ref = await load(TINY);
