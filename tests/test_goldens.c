@@ -347,6 +347,56 @@ static int regenerate(const char *goldens_path, const char *out_dir) {
     return rc;
 }
 
+// The worker pool splits GEMMs by output rows, attention by (sequence, head) and LayerNorm by
+// token: every value is computed by the same code in the same order, so any thread count must give
+// bit-identical outputs. (Serial builds: the pool is absent and this compares serial with serial.)
+static void test_threads(const char *dir, const char *goldens_path) {
+    size_t n;
+    char *text = read_file(goldens_path, &n);
+    json_doc doc;
+    if (!text || json_parse(&doc, text, n)) {
+        CHECK(0, "cannot read %s", goldens_path);
+        free(text);
+        return;
+    }
+    const json_value *items = json_get(doc.root, "items");
+    const bert_type types[2] = {BERT_TYPE_F32, BERT_TYPE_Q8_0};
+    for (int k = 0; k < 2; k++) {
+        bert_model *m1 = load_model(dir, types[k], BERT_POOLING_NONE, 1);
+        bert_model *m3 = load_model(dir, types[k], BERT_POOLING_NONE, 3);
+        CHECK(m1 && m3, "threads: load failed");
+        if (m1 && m3) {
+            enum { B = 8, MAXT = 512 };
+            static int32_t ids[B * MAXT];
+            int32_t lens[B];
+            const int dim = bert_model_dim(m1);
+            float *o1 = malloc(sizeof(float) * B * MAXT * dim), *o3 = malloc(sizeof(float) * B * MAXT * dim);
+            int diff = 0, batches = 0;
+            for (const json_value *it = items->child; it;) {
+                int nb = 0, nt = 0;
+                while (it && nb < B) {
+                    lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+                    nt += lens[nb++];
+                    it = it->next;
+                }
+                bert_status s1 = bert_encode(m1, ids, NULL, lens, nb, o1, (size_t)B * MAXT * dim);
+                bert_status s3 = bert_encode(m3, ids, NULL, lens, nb, o3, (size_t)B * MAXT * dim);
+                CHECK(s1 == BERT_STATUS_OK && s3 == BERT_STATUS_OK, "threads: encode failed");
+                diff += memcmp(o1, o3, sizeof(float) * (size_t)nt * dim) != 0;
+                batches++;
+            }
+            printf("threads        %-5s 1 vs 3 threads: %d of %d batches differ\n", bert_type_name(types[k]), diff, batches);
+            CHECK(diff == 0, "3 threads differ from 1 thread in %d batches (%s)", diff, bert_type_name(types[k]));
+            free(o1);
+            free(o3);
+        }
+        bert_model_free(m1);
+        bert_model_free(m3);
+    }
+    json_free(&doc);
+    free(text);
+}
+
 int main(int argc, char **argv) {
     int n_threads = argc > 1 ? atoi(argv[1]) : 1;
     char dir[1024], gpath[1024];
@@ -354,6 +404,7 @@ int main(int argc, char **argv) {
     snprintf(gpath, sizeof gpath, "%s/tiny/goldens.json", BERT_FIXTURES);
     test_embeddings("tiny (F16)", dir, gpath, 0, n_threads);
     test_cross();
+    test_threads(dir, gpath);
     const char *variants[3][3] = {{"goldens-f32.json", "tiny-f32", "0"},
                                   {"goldens-bf16.json", "tiny-bf16", "0"},
                                   {"goldens-outliers.json", "tiny-outliers", "1"}};
