@@ -13,6 +13,13 @@ import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+
+// Node 20's node:wasi, called from TurboFan-compiled wasm through V8 "fast API calls", can write
+// through a stale pointer after the module's memory has grown: the V8 heap gets corrupted and
+// Node segfaults when the command returns (seen here with a MiniLM model after a few MB of
+// memory.grow). Compiling with fast API calls off avoids it; set before any module is compiled.
+v8.setFlagsFromString('--no-turbo-fast-api-calls');
 
 // node:wasi prints an ExperimentalWarning on first use; keep the tool's stderr to its own lines.
 process.removeAllListeners('warning');
