@@ -136,7 +136,7 @@ export interface MemoryUse {
   plan: number;
   /** Current size of the wasm linear memory (shared by all models of one variant). */
   wasmMemory: number;
-  /** The JS scratch block inside it (text window + token/output buffers; grow-only, shared). */
+  /** JS buffers inside it: the instance's text window + this model's token/output buffers. */
   scratch: number;
 }
 

@@ -11,10 +11,11 @@
 //   holds each model's single arena (the C core's plan: weights + vocab + activations + staging,
 //   allocated in one piece once the safetensors header has arrived, before any weight byte is
 //   consumed) and one JS scratch block per instance.
-// - The scratch block is the only thing the JS allocates in wasm memory: a 256 KiB text window
-//   (UTF-8 written with TextEncoder.encodeInto; also the window weight chunks are copied through)
-//   plus token/output buffers for maxTokens x maxBatch. It only ever grows (to fit the largest
-//   model loaded so far), so repeated calls and load/dispose cycles leave the memory size alone.
+// - The JS allocates two things in wasm memory: per instance, once, a 256 KiB text window (UTF-8
+//   written with TextEncoder.encodeInto; weight chunks are copied through it too); per model, its
+//   token/output buffers for maxTokens x maxBatch, allocated right after the core's arena (once the
+//   plan exists, before any weight byte) and freed with the model. Every load/dispose cycle makes
+//   the same allocations in the same order, so cycles and calls leave the memory size alone.
 // - A text longer than the window is tokenized in pieces cut at whitespace or ASCII punctuation,
 //   where BERT's pre-tokenizer splits anyway, so the ids equal those of the whole text (a single
 //   run of more than ~87,000 characters with neither is cut mid-word). Embedding stops reading
@@ -76,9 +77,8 @@ class Runtime {
   memorySize() { return this.buffer.byteLength; }
   get text() { return this.scratch; }
   get misc() { return this.scratch + TEXT_CAP; }
-  get work() { return this.scratch + TEXT_CAP + MISC; }
 
-  // Grow-only: a smaller model reuses the block of a larger one.
+  // Allocated once per instance (the text window + out-params).
   ensureScratch(bytes) {
     if (bytes <= this.scratchSize) return;
     if (this.scratch) this.M._free(this.scratch);
@@ -197,7 +197,23 @@ async function getRuntime(opts) {
     p.catch(() => runtimes.delete(key));
   }
   const rt = await p;
-  return { rt, threads: variant === 'threads' ? Math.min(threads, Math.max(1, rt.poolSize)) : 1 };
+  if (variant === 'threads') await ensureWorkers(rt, threads);
+  return { rt, threads: variant === 'threads' ? threads : 1 };
+}
+
+// The core's pool starts threads - 1 pthreads per model and the forward pass then blocks waiting
+// for them. A pthread can only start on a worker that has already loaded the wasm module, and
+// loading needs this thread's event loop: so make sure enough loaded, idle workers exist before a
+// model is created, or a blocked caller would wait forever.
+async function ensureWorkers(rt, n) {
+  const P = rt.M.PThread;
+  if (!P) return;
+  while (P.unusedWorkers.length < n) {
+    P.allocateUnusedWorker();
+    const w = P.unusedWorkers[P.unusedWorkers.length - 1];
+    await new Promise((resolve) => P.loadWasmModuleToWorker(w, resolve));
+    if (isNode && w.unref) w.unref();
+  }
 }
 
 async function createRuntime(variant, custom, threads, fetchFn) {
@@ -465,6 +481,7 @@ export async function load(source, options = {}) {
   if (!loader) throw new BertError('OUT_OF_MEMORY', 'cannot allocate the loader');
   let reader = null;
   let onAbort = null;
+  let work = 0, workSize = 0; // this model's token/output buffers, allocated at plan time, freed with it
   const loaderError = (s) => {
     const code = rt.statusName(s);
     const extra = {};
@@ -528,7 +545,9 @@ export async function load(source, options = {}) {
           // that all growth happens before the first weight byte.
           plan = readLoaderPlan(rt, loader);
           total = plan.fileSize;
-          rt.ensureScratch(TEXT_CAP + MISC + scratchLayout(plan.maxTokens, plan.maxBatch, cfgDim, 0, opts.pooling === 'none').end);
+          workSize = scratchLayout(plan.maxTokens, plan.maxBatch, cfgDim, 0, opts.pooling === 'none').end;
+          work = M._malloc(workSize) >>> 0;
+          if (!work) { await reader.cancel(); throw new BertError('OUT_OF_MEMORY', `cannot allocate ${workSize} bytes of token buffers`); }
         }
       }
       const first = plan && !planSent;
@@ -545,7 +564,8 @@ export async function load(source, options = {}) {
     loader = 0;
     let m;
     try {
-      m = new Model(rt, model, threads, files);
+      m = new Model(rt, model, threads, files, work, workSize);
+      work = 0;
     } catch (e) {
       M._bert_model_free(model);
       throw e;
@@ -557,6 +577,7 @@ export async function load(source, options = {}) {
     if (signal && signal.aborted && !(e instanceof BertError && e.code === 'ABORTED')) throw abortError(signal);
     throw e;
   } finally {
+    if (work) M._free(work);
     if (loader) M._bert_loader_free(loader);
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
   }
@@ -629,7 +650,7 @@ const DISPOSE = Symbol.dispose || Symbol.for('nodejs.dispose');
 
 export class Model {
   /** @internal */
-  constructor(rt, ptr, threads, files) {
+  constructor(rt, ptr, threads, files, work, workSize) {
     const M = rt.M;
     this._rt = rt;
     this._ptr = ptr;
@@ -666,7 +687,13 @@ export class Model {
     this.backend = rt.variant === 'threads' ? 'wasm-simd-threads' : 'wasm-simd';
     this.threads = threads;
     this._lay = scratchLayout(T, B, this.dim, this._hp.labels, this._hp.pooling === 0);
-    rt.ensureScratch(TEXT_CAP + MISC + this._lay.end);
+    if (this._lay.end > workSize) { // a classifier head or 'none' pooling from the files
+      const bigger = M._malloc(this._lay.end) >>> 0;
+      if (!bigger) throw new BertError('OUT_OF_MEMORY', `cannot allocate ${this._lay.end} bytes of token buffers`);
+      M._free(work); // (on a throw above, load() still owns and frees the old block)
+      work = bigger;
+    }
+    this._work = work;
     rt.models++;
   }
 
@@ -675,7 +702,7 @@ export class Model {
   /** Memory in bytes: the core's plan, the wasm linear memory now, and the JS scratch block. */
   get memory() {
     const rt = this._rt;
-    return { plan: this.plan.total, wasmMemory: rt.memorySize(), scratch: rt.scratchSize };
+    return { plan: this.plan.total, wasmMemory: rt.memorySize(), scratch: rt.scratchSize + this._lay.end };
   }
 
   _run(fn) {
@@ -697,7 +724,7 @@ export class Model {
   // Tokenizes text into ids at dst (cap tokens). Returns { n, untruncated, offsets? }.
   // stopEarly: stop reading pieces once the result is full (embedding).
   _tok(text, dstIds, dstTypes, cap, wantOffsets, stopEarly) {
-    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const rt = this._rt, M = rt.M, w = this._work, L = this._lay;
     const T = this._hp.maxTokens;
     const info = w + L.info;
     const nb = rt.writeText(text, rt.text, TEXT_CAP);
@@ -758,7 +785,7 @@ export class Model {
   }
 
   _embedSync(texts) {
-    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const rt = this._rt, M = rt.M, w = this._work, L = this._lay;
     const T = this._hp.maxTokens, B = this._hp.maxBatch, dim = this.dim;
     if (this._hp.pooling === 0) return this._embedTokensSync(texts);
     const result = new Float32Array(texts.length * dim);
@@ -783,7 +810,7 @@ export class Model {
   }
 
   _embedTokensSync(texts) {
-    const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+    const rt = this._rt, M = rt.M, w = this._work, L = this._lay;
     const T = this._hp.maxTokens, dim = this.dim;
     return texts.map((t, i) => {
       if (typeof t !== 'string') throw invalid(`embed: texts[${i}] is not a string`);
@@ -818,7 +845,7 @@ export class Model {
   tokenize(text) {
     if (typeof text !== 'string') return Promise.reject(invalid('tokenize(text): text must be a string'));
     return this._run(() => {
-      const rt = this._rt, w = rt.work, L = this._lay, T = this._hp.maxTokens;
+      const rt = this._rt, w = this._work, L = this._lay, T = this._hp.maxTokens;
       const r = this._tok(text, w + L.ids, 0, T, true, false);
       const ids = Array.from(rt.i32.subarray(w + L.ids >> 2, (w + L.ids >> 2) + r.n));
       const tokens = ids.map((id) => rt.cstr(rt.M._bertw_token(this._ptr, id)));
@@ -832,7 +859,7 @@ export class Model {
   countTokens(text) {
     if (typeof text !== 'string') return Promise.reject(invalid('countTokens(text): text must be a string'));
     return this._run(() => {
-      const rt = this._rt, w = rt.work, L = this._lay;
+      const rt = this._rt, w = this._work, L = this._lay;
       return this._tok(text, w + L.ids, 0, this._hp.maxTokens, false, false).untruncated;
     });
   }
@@ -845,7 +872,7 @@ export class Model {
     if (typeof query !== 'string' || !Array.isArray(docs)) return Promise.reject(invalid('rerank(query, docs[])'));
     return this._run(() => {
       if (!(this._hp.labels > 0)) throw new BertError('UNSUPPORTED', 'rerank needs a cross-encoder (a model with a classifier head)');
-      const rt = this._rt, M = rt.M, w = rt.work, L = this._lay;
+      const rt = this._rt, M = rt.M, w = this._work, L = this._lay;
       const T = this._hp.maxTokens, B = this._hp.maxBatch, nl = this._hp.labels;
       // The query goes first in the text window, each document after it. A document (or query)
       // longer than its share is cut at a whitespace/punctuation boundary: with maxTokens far below
@@ -898,7 +925,9 @@ export class Model {
     if (this._disposed) return;
     this._disposed = true;
     this._rt.M._bert_model_free(this._ptr);
+    this._rt.M._free(this._work);
     this._ptr = 0;
+    this._work = 0;
     this._rt.models--;
   }
 

@@ -280,6 +280,16 @@ describe('model calls', () => {
     }
   });
 
+  test('threads: more live models than pthread workers in the pool do not deadlock', async () => {
+    const ms = [];
+    for (let i = 0; i < 4; i++) ms.push(await load(TINY, { backend: 'threads', threads: 2 }));
+    ms.push(await load(TINY, { backend: 'threads', threads: 3 }));
+    assert.equal(ms[4].threads, 3);
+    const vs = await Promise.all(ms.map((m) => m.embed(texts[2])));
+    for (const v of vs) assert.ok(compare(v, vs[0]).maxAbs < 1e-6);
+    for (const m of ms) m.dispose();
+  });
+
   test('long text: pieces give the same ids as the whole text; count is exact', async () => {
     const m = await load(TINY);
     const s = 'The quick brown fox, jumps over the lazy dog! ';
