@@ -16,7 +16,8 @@
 #include "json.h"
 #include "unicode.h"
 
-#define TOK_MAX_ID (1 << 24)      // refuse vocabularies with larger ids (bad files)
+#define TOK_MAX_ID ((1 << 24) - 1) // refuse vocabularies with larger ids (bad files); id + 1 fits 24 bits
+#define TOK_PREFIX_BITS 20          // 2^20-bit filter of the hashes of all token prefixes (128 KiB)
 #define TOK_MAX_CHARS_LIMIT 1024  // largest max_input_chars_per_word supported
 #define TOK_MAX_TEMPLATE 8        // items in a post-processor template
 #define TOK_MAX_SPECIAL_IDS 4     // ids of one template special token
@@ -46,14 +47,18 @@ typedef struct {
 } tok_char;
 
 struct bert_tokenizer {
-    // Vocabulary: token i is pool[off[i] .. off[i + 1] - 1), NUL-terminated; slots: open addressing
-    // over ids + 1 (0 = empty).
+    // Vocabulary: token i is pool[off[i] .. off[i + 1] - 1), NUL-terminated; slots: open addressing,
+    // each (id + 1) | hash tag << 24 (0 = empty). prefix_bits: a one-hash filter over the hashes of
+    // every prefix (at character boundaries) of every token, so WordPiece stops extending a
+    // candidate as soon as no token can start with it.
     int32_t n_vocab;
     uint32_t *off;
     char *pool;
     uint32_t *slots;
     uint32_t slot_mask;
     uint32_t max_token_bytes;
+    uint8_t *prefix_bits;
+    uint32_t prefix_hash; // hash state after the continuing-subword prefix
 
     // Normalizer / model options.
     int clean_text, handle_chinese, lowercase, strip_accents; // strip_accents: -1 = follow lowercase
@@ -76,6 +81,7 @@ struct bert_tokenizer {
     tok_char *wbuf;
     uint8_t *ubuf;   // its UTF-8, 4 bytes per character
     uint32_t *cidx;  // byte offset of each character in ubuf (+ end)
+    uint32_t *hcache; // hash of each candidate piece, by end character
 
     uint64_t mem;
 };
@@ -91,17 +97,21 @@ static uint32_t hash_bytes(uint32_t h, const uint8_t *s, size_t n) {
 
 static uint32_t tok_len(const bert_tokenizer *t, int32_t id) { return t->off[id + 1] - t->off[id] - 1; }
 
-// Id of prefix (when with_prefix) + s[0..n), or -1.
-static int32_t vocab_find(const bert_tokenizer *t, int with_prefix, const uint8_t *s, size_t n) {
+static inline int prefix_bit(const bert_tokenizer *t, uint32_t h) {
+    h ^= h >> 15; // fold the high bits in: FNV's low bits alone are weak for short strings
+    h &= (1u << TOK_PREFIX_BITS) - 1;
+    return (t->prefix_bits[h >> 3] >> (h & 7)) & 1;
+}
+
+// Id of prefix (when with_prefix) + s[0..n) whose hash is h, or -1.
+static int32_t vocab_probe(const bert_tokenizer *t, uint32_t h, int with_prefix, const uint8_t *s, size_t n) {
     size_t pl = with_prefix ? (size_t)t->prefix_len : 0;
-    if (pl + n > t->max_token_bytes) return -1;
-    uint32_t h = HASH_SEED;
-    if (pl) h = hash_bytes(h, (const uint8_t *)t->prefix, pl);
-    h = hash_bytes(h, s, n);
+    uint32_t tag = h >> 24;
     for (uint32_t i = h & t->slot_mask;; i = (i + 1) & t->slot_mask) {
         uint32_t v = t->slots[i];
         if (!v) return -1;
-        int32_t id = (int32_t)v - 1;
+        if ((v >> 24) != tag) continue;
+        int32_t id = (int32_t)(v & 0xFFFFFF) - 1;
         if (tok_len(t, id) == pl + n) {
             const char *p = t->pool + t->off[id];
             if (memcmp(p, t->prefix, pl) == 0 && memcmp(p + pl, s, n) == 0) return id;
@@ -109,24 +119,40 @@ static int32_t vocab_find(const bert_tokenizer *t, int with_prefix, const uint8_
     }
 }
 
+static int32_t vocab_find(const bert_tokenizer *t, int with_prefix, const uint8_t *s, size_t n) {
+    size_t pl = with_prefix ? (size_t)t->prefix_len : 0;
+    if (pl + n > t->max_token_bytes) return -1;
+    uint32_t h = with_prefix ? t->prefix_hash : HASH_SEED;
+    return vocab_probe(t, hash_bytes(h, s, n), with_prefix, s, n);
+}
+
 // Inserts id (its string already in the pool); a later id for the same string wins, as in a map.
 static void vocab_insert(bert_tokenizer *t, int32_t id) {
     const uint8_t *s = (const uint8_t *)t->pool + t->off[id];
     uint32_t n = tok_len(t, id);
-    uint32_t h = hash_bytes(HASH_SEED, s, n);
+    uint32_t h = hash_bytes(HASH_SEED, s, n), v_new = ((uint32_t)id + 1) | (h >> 24) << 24;
     for (uint32_t i = h & t->slot_mask;; i = (i + 1) & t->slot_mask) {
         uint32_t v = t->slots[i];
         if (!v) {
-            t->slots[i] = (uint32_t)id + 1;
+            t->slots[i] = v_new;
             break;
         }
-        int32_t o = (int32_t)v - 1;
-        if (tok_len(t, o) == n && memcmp(t->pool + t->off[o], s, n) == 0) {
-            t->slots[i] = (uint32_t)id + 1;
+        int32_t o = (int32_t)(v & 0xFFFFFF) - 1;
+        if ((v >> 24) == (h >> 24) && tok_len(t, o) == n && memcmp(t->pool + t->off[o], s, n) == 0) {
+            t->slots[i] = v_new;
             break;
         }
     }
     if (n > t->max_token_bytes) t->max_token_bytes = n;
+    // Prefix filter: every prefix that ends at a character boundary.
+    uint32_t hp = HASH_SEED;
+    for (uint32_t k = 0; k < n; k++) {
+        hp = hash_bytes(hp, s + k, 1);
+        if (k + 1 == n || (s[k + 1] & 0xC0) != 0x80) {
+            uint32_t b = (hp ^ (hp >> 15)) & ((1u << TOK_PREFIX_BITS) - 1);
+            t->prefix_bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+        }
+    }
 }
 
 static void *tok_alloc(bert_tokenizer *t, uint64_t n) {
@@ -146,7 +172,8 @@ static bert_status vocab_alloc(bert_tokenizer *t, int32_t n_vocab, uint64_t pool
     t->pool = tok_alloc(t, pool_bytes + (uint64_t)n_vocab);
     t->slots = tok_alloc(t, slots * 4);
     t->slot_mask = (uint32_t)(slots - 1);
-    if (!t->off || !t->pool || !t->slots)
+    t->prefix_bits = tok_alloc(t, (1u << TOK_PREFIX_BITS) / 8);
+    if (!t->off || !t->pool || !t->slots || !t->prefix_bits)
         return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: cannot allocate the vocabulary (%d tokens)", n_vocab);
     return BERT_STATUS_OK;
 }
@@ -156,7 +183,9 @@ static bert_status scratch_alloc(bert_tokenizer *t, char *err) {
     t->wbuf = tok_alloc(t, n * sizeof(tok_char));
     t->ubuf = tok_alloc(t, n * 4);
     t->cidx = tok_alloc(t, (n + 1) * 4);
-    if (!t->wbuf || !t->ubuf || !t->cidx)
+    t->hcache = tok_alloc(t, (n + 1) * 4);
+    t->prefix_hash = hash_bytes(HASH_SEED, (const uint8_t *)t->prefix, (size_t)t->prefix_len);
+    if (!t->wbuf || !t->ubuf || !t->cidx || !t->hcache)
         return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: cannot allocate the word scratch");
     return BERT_STATUS_OK;
 }
@@ -185,6 +214,8 @@ void bert_tokenizer_free(bert_tokenizer *t) {
     free(t->wbuf);
     free(t->ubuf);
     free(t->cidx);
+    free(t->hcache);
+    free(t->prefix_bits);
     free(t);
 }
 
@@ -664,12 +695,22 @@ static void wordpiece(enc_ctx *c) {
     ci[n] = nb;
     int64_t saved = c->count;
     int32_t start = 0;
+    uint32_t *hc = t->hcache;
     while (start < n) {
         uint32_t pl = start > 0 ? (uint32_t)t->prefix_len : 0;
-        int32_t end = n, id = -1;
-        while (end > start && ci[end] - ci[start] + pl > t->max_token_bytes) end--;
+        // Longest candidate that is still a prefix of some token (per the filter), then back off
+        // to the longest that is a token: greedy longest-match-first.
+        uint32_t h = start > 0 ? t->prefix_hash : HASH_SEED;
+        int32_t end = start, id = -1;
+        for (int32_t e = start; e < n; e++) {
+            if (ci[e + 1] - ci[start] + pl > t->max_token_bytes) break;
+            h = hash_bytes(h, u + ci[e], ci[e + 1] - ci[e]);
+            if (!prefix_bit(t, h)) break;
+            hc[e + 1] = h;
+            end = e + 1;
+        }
         for (; end > start; end--) {
-            id = vocab_find(t, start > 0, u + ci[start], ci[end] - ci[start]);
+            id = vocab_probe(t, hc[end], start > 0, u + ci[start], ci[end] - ci[start]);
             if (id >= 0) break;
         }
         if (id < 0) {
@@ -736,8 +777,7 @@ static inline void feed(enc_ctx *c, uint32_t cp, unsigned p, int32_t ccc, int32_
 }
 
 // Accent stripping after NFD: Mn dropped (a zero-class Mn still ends a reordering run).
-static inline void feed_stripped(enc_ctx *c, uint32_t cp, int32_t b, int32_t e) {
-    unsigned p = bert_uc_props(cp);
+static inline void feed_stripped(enc_ctx *c, uint32_t cp, unsigned p, int32_t b, int32_t e) {
     if (p & BERT_UC_MN) {
         if (c->run_active && !bert_uc_mn_has_ccc(cp)) {
             c->run_start = c->wlen;
@@ -782,8 +822,18 @@ static void encode_section(enc_ctx *c, size_t b0, size_t b1) {
     while (pos < b1) {
         int32_t cb = (int32_t)pos;
         uint32_t cp;
-        if (s[pos] < 0x80) cp = s[pos++];
-        else cp = bert_utf8_next(s, b1, &pos);
+        if (s[pos] < 0x80) { // ASCII: no decomposition, no marks, no CJK
+            cp = s[pos++];
+            unsigned p = bert_uc_props(cp);
+            if (t->clean_text && (p & BERT_UC_CONTROL) && cp != '\t' && cp != '\n' && cp != '\r') continue;
+            if (lower) {
+                if (cp - 'A' < 26u) cp += 32;
+                if (!(p & BERT_UC_CASE_IGN)) prev_cased = (p & BERT_UC_CASED) != 0;
+            }
+            feed(c, cp, p, 0, cb, (int32_t)pos);
+            continue;
+        }
+        cp = bert_utf8_next(s, b1, &pos);
         int32_t ce = (int32_t)pos;
         unsigned p = bert_uc_props(cp);
         if (t->clean_text && dropped_by_cleaner(cp, p)) continue;
@@ -809,9 +859,9 @@ static void encode_section(enc_ctx *c, size_t b0, size_t b1) {
                 if (px & BERT_UC_DECOMP) {
                     uint32_t d[4];
                     int nd = bert_uc_decompose(x, d);
-                    for (int j = 0; j < nd; j++) feed_stripped(c, d[j], cb, ce);
+                    for (int j = 0; j < nd; j++) feed_stripped(c, d[j], bert_uc_props(d[j]), cb, ce);
                 } else {
-                    feed_stripped(c, x, cb, ce);
+                    feed_stripped(c, x, px, cb, ce);
                 }
             } else {
                 feed(c, x, x == cp ? p : bert_uc_props(x), 0, cb, ce);

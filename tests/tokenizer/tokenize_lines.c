@@ -144,6 +144,13 @@ int main(int argc, char **argv) {
             rounds++;
             t1 = now();
         } while (t1 - t0 < bench);
+        bert_tokenizer_free(t);
+        free(in);
+        free(lb);
+        free(le);
+        free(ids);
+        free(types);
+        free(offs);
         printf("{\"tokens\": %lld, \"rounds\": %lld, \"seconds\": %.4f, \"tokens_per_s\": %.0f, \"bytes_per_s\": %.0f}\n",
                tokens, rounds, t1 - t0, tokens / (t1 - t0), (double)len * rounds / (t1 - t0));
         return 0;
@@ -170,5 +177,10 @@ int main(int argc, char **argv) {
     }
     bert_tokenizer_free(t);
     free(in);
+    free(lb);
+    free(le);
+    free(ids);
+    free(types);
+    free(offs);
     return rc;
 }
