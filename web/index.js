@@ -131,10 +131,10 @@ function defaultThreads() {
 
 let nodeFs = null, nodeOs = null, nodeUrl = null, nodePath = null;
 if (isNode) {
-  nodeFs = await import('node:fs');
-  nodeOs = await import('node:os');
-  nodeUrl = await import('node:url');
-  nodePath = await import('node:path');
+  nodeFs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs');
+  nodeOs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
+  nodeUrl = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:url');
+  nodePath = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
 }
 
 function threadsAvailable() {
