@@ -297,7 +297,12 @@ async function readSmallFromUrl(url, opts, required) {
     if (required && r.status === 404) throw new BertError('BAD_MODEL', `${url}: not found (HTTP 404)`);
     throw new BertError('NETWORK', `${url}: HTTP ${r.status}`);
   }
-  return new Uint8Array(await r.arrayBuffer());
+  try {
+    return new Uint8Array(await r.arrayBuffer());
+  } catch (e) {
+    if (opts.signal && opts.signal.aborted) throw abortError(opts.signal);
+    throw new BertError('NETWORK', `${url}: ${e && e.message ? e.message : e}`);
+  }
 }
 function cancelBody(r) { try { if (r.body) r.body.cancel().catch(() => {}); } catch { /* ignore */ } }
 
@@ -320,7 +325,10 @@ async function partToBytes(v, name, opts) {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (v instanceof URL) return readSmallFromUrl(v.href, opts, true);
+  if (v instanceof URL) {
+    if (isNode && v.protocol === 'file:') return readSmallFromPath(nodeUrl.fileURLToPath(v), true);
+    return readSmallFromUrl(v.href, opts, true);
+  }
   if (typeof Response !== 'undefined' && v instanceof Response) return new Uint8Array(await v.arrayBuffer());
   if (typeof Blob !== 'undefined' && v instanceof Blob) return new Uint8Array(await v.arrayBuffer());
   if (typeof v === 'object') return enc.encode(JSON.stringify(v));

@@ -85,6 +85,7 @@ async function indexDocs(text = $('docs').value) {
 }
 
 async function search(q = $('query').value, k = 10) {
+  $('query').value = q;
   const qv = await state.model.embed(q);
   const ranked = state.vecs.map((v, i) => ({ i, score: main.cosineSimilarity(qv, v) }))
     .sort((a, b) => b.score - a.score).slice(0, k);
