@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,17 @@ function makeVariant(root, name, args) {
   const out = join(root, name);
   const r = spawnSync('/usr/bin/python3', [GEN, '--out', out, '--tokenizer-only', '-q', ...args]);
   if (r.status !== 0) throw new Error(`gen_model.py ${args.join(' ')} failed: ${r.stderr}`);
+  return out;
+}
+
+// A copy of the fixture with BertNormalizer options changed (a JSON edit, not a vocab conversion).
+function editVariant(root, name, normalizer) {
+  const out = join(root, name);
+  mkdirSync(out, { recursive: true });
+  const j = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8'));
+  Object.assign(j.normalizer, normalizer);
+  writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(j));
+  copyFileSync(join(FIXTURE, 'tokenizer_config.json'), join(out, 'tokenizer_config.json'));
   return out;
 }
 
@@ -114,10 +125,13 @@ test('C tokenizer matches transformers.js on the corpus', { skip: !haveDriver &&
       { name: 'cased (lowercase=false)', gen: ['--no-lowercase'] },
       { name: 'lowercase, strip_accents=false', gen: ['--strip-accents', 'false'] },
       { name: 'cased, strip_accents=true', gen: ['--no-lowercase', '--strip-accents', 'true'] },
+      { name: 'clean_text=false', edit: { clean_text: false } },
+      { name: 'handle_chinese_chars=false', edit: { handle_chinese_chars: false } },
     ];
     for (const v of variants) {
       await t.test(v.name, async () => {
-        const dir = v.dir ?? makeVariant(root, v.name.replace(/[^a-z]+/g, '_'), v.gen);
+        const slug = v.name.replace(/[^a-z]+/g, '_');
+        const dir = v.dir ?? (v.edit ? editVariant(root, slug, v.edit) : makeVariant(root, slug, v.gen));
         const tok = await loadReference(dir);
         const expected = texts.map((s) => tok.encode(s).join(' '));
         compare(v.name, expected, runDriver(dir, [], buf), texts);
@@ -177,4 +191,37 @@ test('Unicode sweep: every assigned code point in context', { skip: !haveDriver 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('offsets: in range, ordered, and on ASCII lines the bytes spell the token', { skip: !haveDriver && 'no driver' }, () => {
+  const vocab = readFileSync(join(FIXTURE, 'vocab.txt'), 'utf8').split('\n');
+  const out = runDriver(FIXTURE, ['--offsets'], buf);
+  assert.equal(out.length, lines.length);
+  let checked = 0, spelled = 0, bad = 0;
+  const shown = [];
+  for (let i = 0; i < lines.length; i++) {
+    const toks = out[i].split(' ').map((x) => x.split(':').map(Number));
+    const ascii = lines[i].every((b) => b < 0x80);
+    let prevEnd = 0;
+    for (let k = 0; k < toks.length; k++) {
+      const [id, b, e] = toks[k];
+      const special = k === 0 || k === toks.length - 1;
+      let ok = special ? b === 0 && e === 0 : b >= prevEnd - 0 && b < e && e <= lines[i].length;
+      if (!special) prevEnd = b;
+      if (ok && !special && ascii && vocab[id] !== '[UNK]') {
+        const piece = vocab[id].startsWith('##') ? vocab[id].slice(2) : vocab[id];
+        // (a piece spans the control characters the cleaner dropped inside its word)
+        const raw = lines[i].subarray(b, e).toString('latin1').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
+        ok = raw.toLowerCase() === piece || raw === piece; // added tokens ([MASK]) are not lowercased
+        spelled++;
+      }
+      checked++;
+      if (!ok) {
+        bad++;
+        if (shown.length < 5) shown.push(`line ${i + 1} token ${k}: ${vocab[id]} at [${b},${e})`);
+      }
+    }
+  }
+  console.log(`[tokenizer diff] offsets: ${checked} tokens checked (${spelled} spelled out), ${bad} bad` + (shown.length ? '\n' + shown.join('\n') : ''));
+  assert.equal(bad, 0);
 });
