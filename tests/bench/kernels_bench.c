@@ -10,6 +10,9 @@
 // Built twice by tests/bench/run.mjs: natively (SIMDe, the same flags as the native library) and
 // for wasm32-wasi with clang-22 -msimd128 (run under node:wasi). Prints one JSON object.
 //
+// Also reported, without a peak: q4_0 and f16 weight GEMM rates and the activation quantizer's
+// throughput.
+//
 // usage: kernels_bench [seconds-per-measurement]   (default 0.5)
 #include <math.h>
 #include <stdint.h>
@@ -173,7 +176,7 @@ int main(int argc, char **argv) {
 
     // peaks measured before and after the GEMMs; the higher counts
     double peak_f = peak_loop(0, min_s) * 1e-9, peak_i = peak_loop(1, min_s) * 1e-9;
-    double res[8][5]; // per shape: f32 ops/s, f32 err, q8 ops/s, q8 err, quantize_act GB/s
+    double res[8][7]; // per shape: f32 Gop/s, f32 err, q8 Gop/s, q8 err, quantize_act GB/s, q4, f16
     int status = 0;
     for (int s = 0; s < n_shapes; s++) {
         const shape *sh = &shapes[s];
@@ -223,7 +226,29 @@ int main(int argc, char **argv) {
         q.w_row = row_q8;
         const double q8_ops = time_gemm(&q, N, scratch, min_s);
         const double q8_err = check_vs_ref(&q, N);
-        if (f32_err > 1e-4 || q8_err > 1e-4) status = 1;
+        // q4_0 and f16 weights too (same activations): the other storage types' kernel rates
+        const uint64_t row_q4 = bert_row_size(BERT_TYPE_Q4_0, K), row_f16 = bert_row_size(BERT_TYPE_F16, K);
+        uint8_t *w4 = xmalloc((size_t)(row_q4 * (uint64_t)N)), *wh = xmalloc((size_t)(row_f16 * (uint64_t)N));
+        for (int32_t o = 0; o < N; o++) {
+            bert_quantize_row(BERT_TYPE_Q4_0, w + (int64_t)o * K, w4 + o * row_q4, K);
+            bert_quantize_row(BERT_TYPE_F16, w + (int64_t)o * K, wh + o * row_f16, K);
+        }
+        bert_gemm_args q4 = q, h = a;
+        q4.wtype = BERT_TYPE_Q4_0;
+        q4.w = w4;
+        q4.w_row = row_q4;
+        h.wtype = BERT_TYPE_F16;
+        h.w = wh;
+        h.w_row = row_f16;
+        const double q4_ops = time_gemm(&q4, N, scratch, min_s / 2);
+        const double q4_err = check_vs_ref(&q4, N);
+        const double f16_ops = time_gemm(&h, N, scratch, min_s / 2);
+        const double f16_err = check_vs_ref(&h, N);
+        free(w4);
+        free(wh);
+        if (f32_err > 1e-4 || q8_err > 1e-4 || q4_err > 1e-4 || f16_err > 1e-4) status = 1;
+        res[s][5] = q4_ops * 1e-9;
+        res[s][6] = f16_ops * 1e-9;
 
         res[s][0] = f32_ops * 1e-9;
         res[s][1] = f32_err;
@@ -251,9 +276,10 @@ int main(int argc, char **argv) {
     for (int s = 0; s < n_shapes; s++)
         printf("%s{\"shape\":\"%s\",\"T\":%d,\"K\":%d,\"N\":%d,"
                "\"f32_gflops\":%.3f,\"f32_pct_peak\":%.1f,\"f32_rel_err\":%.2e,"
-               "\"q8_gops\":%.3f,\"q8_pct_peak\":%.1f,\"q8_rel_err\":%.2e,\"quantize_act_gbs\":%.3f}",
+               "\"q8_gops\":%.3f,\"q8_pct_peak\":%.1f,\"q8_rel_err\":%.2e,\"quantize_act_gbs\":%.3f,"
+               "\"q4_gops\":%.3f,\"f16_gflops\":%.3f}",
                s ? "," : "", shapes[s].name, shapes[s].T, shapes[s].K, shapes[s].N, res[s][0],
-               100.0 * res[s][0] / peak_f, res[s][1], res[s][2], 100.0 * res[s][2] / peak_i, res[s][3], res[s][4]);
+               100.0 * res[s][0] / peak_f, res[s][1], res[s][2], 100.0 * res[s][2] / peak_i, res[s][3], res[s][4], res[s][5], res[s][6]);
     printf("]}\n");
     if (status) fprintf(stderr, "kernels_bench: a SIMD kernel disagrees with its reference (> 1e-4)\n");
     return status;

@@ -6,7 +6,7 @@
 // --dtype fp32 loads onnx/model.onnx, q8 loads onnx/model_quantized.onnx (tests/bench/quantize_onnx.py).
 //
 // usage: node tests/bench/ref_worker.mjs --model DIR --runtime web|node --threads N --dtype fp32|q8
-//          --texts FILE.json --sets short:1:64,short:32:256 [--max-seconds S] [--dump FILE]
+//          --texts FILE.json --sets short:1:64,short:32:256 [--max-seconds S] [--dump FILE] [--external-data]
 // Prints `BENCH_RESULT {json}` (load time, peak RSS during load and overall, sentences/s per set).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +62,8 @@ const extractor = await pipeline('feature-extraction', path.basename(model), {
   dtype,
   device: runtime === 'web' ? 'auto' : 'cpu',
   session_options: sessionOptions,
+  // bert-large's f32 export keeps its weights in onnx/model.onnx_data (over protobuf's 2 GB cap)
+  ...(args['external-data'] && dtype === 'fp32' ? { use_external_data_format: { 'model.onnx': 1 } } : {}),
 });
 const loadSeconds = (performance.now() - t0) / 1000;
 const memAfterLoad = memStatus();

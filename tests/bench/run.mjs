@@ -1,0 +1,420 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: bertwasm (web build in Node, WASI builds under node:wasi, native CLI)
+// against transformers.js over onnxruntime-web (wasm) and onnxruntime-node (native ceiling), on
+// synthetic models with the exact shapes of all-MiniLM-L6-v2, bert-base and bert-large.
+//
+//   npm run bench            full run (MiniLM, bert-base, bert-large; ~40-60 min on 2 cores)
+//   npm run bench:quick      tiny + MiniLM shapes, a few seconds per row (CI: prints, never asserts)
+//
+// Options: --quick  --reps N  --models minilm,bert-base,bert-large  --only REGEX (row ids)
+//          --out DIR (cache, default build-bench)  --max-seconds S (per measured set)
+//          --no-docs (full run: do not rewrite docs/bench.svg and the figures in docs/bench.md)
+//          --no-native (skip building build-bench/native)  --no-kernels
+//
+// Every configuration runs in its own child process (ref_worker.mjs / bertwasm_worker.mjs) so
+// its peak RSS is its own. Rows of one model run back to back, and with --reps N the order is
+// reversed on every other repetition, so slow drift (thermal, other users of the machine) hits
+// both sides alike; each figure is the best repetition (highest throughput, shortest load) and the
+// highest peak RSS. Writes OUT/results.json (OUT/results-quick.json with --quick).
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeSets } from './sentences.mjs';
+import { parseArgs } from './measure.mjs';
+import { renderChart } from './chart.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const PY = process.env.PYTHON || '/usr/bin/python3';
+const args = parseArgs(process.argv.slice(2));
+const QUICK = !!args.quick;
+const OUT = path.resolve(REPO, args.out || 'build-bench');
+const MODELS_DIR = path.join(OUT, 'models');
+const REPS = Number(args.reps || (QUICK ? 1 : 2));
+const MAX_SECONDS = Number(args['max-seconds'] || (QUICK ? 3 : 25));
+const ONLY = args.only ? new RegExp(args.only) : null;
+const T0 = Date.now();
+const say = (m) => process.stdout.write(`[bench ${((Date.now() - T0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+
+// ---- models --------------------------------------------------------------------------------------
+
+// gen_model.py shape, whether tensor names carry "bert." (sentence-transformers checkpoints don't)
+const MODEL_DEFS = {
+  tiny: { shape: 'tiny', prefix: false, label: 'tiny (2x32)' },
+  minilm: { shape: 'minilm', prefix: false, label: 'all-MiniLM-L6-v2 shape' },
+  'bert-base': { shape: 'bert-base', prefix: true, label: 'bert-base shape' },
+  'bert-large': { shape: 'bert-large', prefix: true, label: 'bert-large shape' },
+};
+const MODELS = args.models ? String(args.models).split(',')
+  : QUICK ? ['tiny', 'minilm'] : ['minilm', 'bert-base', 'bert-large'];
+for (const m of MODELS) if (!MODEL_DEFS[m]) throw new Error(`unknown model ${m}`);
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${(r.stderr || '').slice(-3000)}${(r.stdout || '').slice(-1000)}`);
+  return r;
+}
+
+const fileHash = (...files) => {
+  const h = crypto.createHash('sha1');
+  for (const f of files) h.update(fs.readFileSync(f));
+  return h.digest('hex').slice(0, 12);
+};
+
+// Generates (once; regenerated when the generator or quantizer changes) safetensors + f32 ONNX +
+// the dynamically quantized ONNX of one shape.
+function ensureModel(name) {
+  const def = MODEL_DEFS[name];
+  const dir = path.join(MODELS_DIR, name);
+  const stamp = path.join(dir, '.bench-stamp');
+  const want = JSON.stringify({ def, gen: fileHash(path.join(REPO, 'tests/gen/gen_model.py')),
+    q: fileHash(path.join(HERE, 'quantize_onnx.py')) });
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return dir;
+  say(`generating ${name} into ${path.relative(REPO, dir)}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  run(PY, ['tests/gen/gen_model.py', '--shape', def.shape, '--dtype', 'F32', '--onnx', '--seed', '7',
+    ...(def.prefix ? [] : ['--no-prefix']), '--out', dir, '-q']);
+  const q = run(PY, [path.join(HERE, 'quantize_onnx.py'), path.join(dir, 'onnx', 'model.onnx'),
+    path.join(dir, 'onnx', 'model_quantized.onnx')]);
+  say(q.stdout.trim());
+  fs.writeFileSync(stamp, want);
+  return dir;
+}
+
+// ---- builds --------------------------------------------------------------------------------------
+
+function buildKernels() {
+  const dir = path.join(OUT, 'kernels');
+  fs.mkdirSync(dir, { recursive: true });
+  const srcs = ['tests/bench/kernels_bench.c', 'src/kernels.c', 'src/quant.c', 'src/common.c'];
+  const common = ['-std=c11', '-O3', '-DNDEBUG', '-D_POSIX_C_SOURCE=200809L', '-Isrc', ...srcs, '-lm'];
+  const builds = {};
+  const tryBuild = (key, cc, flags, out) => {
+    try {
+      run(cc, [...flags, ...common, '-o', out]);
+      builds[key] = out;
+    } catch (e) {
+      say(`kernels_bench ${key}: build failed: ${e.message.split('\n').slice(0, 3).join(' ')}`);
+    }
+  };
+  // native: SIMDe, the same ISA flags as the native library (CMakeLists.txt); clang-22 because
+  // gcc spills the peak loop's 12 accumulators
+  tryBuild('native', 'clang-22', ['-msse4.1', '-mssse3', '-DSIMDE_ENABLE_NATIVE_ALIASES'], path.join(dir, 'kernels_bench'));
+  tryBuild('wasm32-wasi', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-Wl,--strip-all'],
+    path.join(dir, 'kernels_bench.wasm'));
+  tryBuild('wasm32-wasi-relaxed', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-mrelaxed-simd',
+    '-Wno-unused-command-line-argument', '--no-wasm-opt', '-Wl,--strip-all'], path.join(dir, 'kernels_bench-relaxed.wasm'));
+  return builds;
+}
+
+function runKernels(builds) {
+  const secs = String(QUICK ? 0.15 : 0.6);
+  const out = {};
+  for (const [key, file] of Object.entries(builds)) {
+    let r;
+    if (key === 'native') {
+      r = spawnSync(file, [secs], { encoding: 'utf8' });
+    } else {
+      const runner = `import { WASI } from 'node:wasi'; import fs from 'node:fs';
+        const wasi = new WASI({ version: 'preview1', args: ['kernels_bench', ${JSON.stringify(secs)}], env: {}, returnOnExit: true });
+        const inst = await WebAssembly.instantiate(await WebAssembly.compile(fs.readFileSync(${JSON.stringify(file)})), wasi.getImportObject());
+        process.exitCode = wasi.start(inst);`;
+      r = spawnSync(process.execPath, ['--no-warnings', ...(key.endsWith('relaxed') ? ['--experimental-wasm-relaxed-simd'] : []),
+        '--input-type=module', '-e', runner], { encoding: 'utf8' });
+    }
+    try {
+      if (r.status !== 0) throw new Error(r.stderr || `exit ${r.status}`);
+      out[key] = JSON.parse(r.stdout.trim().split('\n').pop());
+      const g = out[key].gemm.map((s) => `${s.shape} f32 ${s.f32_gflops} GFLOP/s (${s.f32_pct_peak}%), q8 ${s.q8_gops} GOP/s (${s.q8_pct_peak}%)`);
+      say(`kernels ${key}: peak f32 ${out[key].peak_f32_gflops} GFLOP/s, i16 dot ${out[key].peak_dot_i16_gops} GOP/s; ${g.join('; ')}`);
+    } catch (e) {
+      out[key] = { error: String(e.message || e).slice(0, 500) };
+      say(`kernels ${key}: failed: ${out[key].error}`);
+    }
+  }
+  return out;
+}
+
+function buildNative() {
+  const dir = path.join(OUT, 'native');
+  try {
+    run('cmake', ['-S', '.', '-B', dir, '-DCMAKE_BUILD_TYPE=Release', '-DBERT_TESTS=OFF']);
+    run('cmake', ['--build', dir, '-j2', '--target', 'bertwasm']);
+    return path.join(dir, 'bertwasm');
+  } catch (e) {
+    say(`native CLI: build failed (${e.message.split('\n')[0]})`);
+    return null;
+  }
+}
+
+// ---- rows ----------------------------------------------------------------------------------------
+
+// Sets per model: name:batch:count. Counts are bounded for the big models (and MAX_SECONDS caps
+// every in-process set), so a full run stays within an hour and bert-large within memory.
+const SETS = QUICK ? {
+  tiny: 'short:32:64,short:1:16,t128:8:8,t512:2:2',
+  minilm: 'short:32:64,short:1:16,t128:8:8,t512:2:2',
+} : {
+  minilm: 'short:32:256,short:1:64,t128:16:32,t512:4:8',
+  'bert-base': 'short:32:64,short:1:16,t128:8:16,t512:2:4',
+  'bert-large': 'short:32:32,short:1:8',
+};
+// The CLI cannot stop early: smaller fixed counts for it.
+const CLI_SETS = QUICK ? SETS : {
+  minilm: 'short:32:256,short:1:64,t128:16:32,t512:4:8',
+  'bert-base': 'short:32:64,short:1:16,t128:8:8,t512:2:2',
+  'bert-large': 'short:32:32,short:1:8',
+};
+
+function rowsFor(model) {
+  const big = model === 'bert-large';
+  const base = model === 'bert-base';
+  const rows = [];
+  const ref = (runtime, dtype, threads) => rows.push({
+    id: `${runtime === 'web' ? 'ort-web' : 'ort-node'}:${dtype}:t${threads}`, side: 'ref',
+    worker: 'ref_worker.mjs', args: ['--runtime', runtime, '--dtype', dtype, '--threads', String(threads)],
+  });
+  const bw = (impl, dtype, threads) => rows.push({
+    id: `bertwasm-${impl}:${dtype}:t${threads}`, side: 'bertwasm', impl,
+    worker: 'bertwasm_worker.mjs', args: ['--impl', impl, '--dtype', dtype, '--threads', String(threads)],
+  });
+  // interleaved so that neighbours in time are from both sides
+  if (!big) {
+    bw('web', 'q8', 1); ref('web', 'fp32', 1);
+    bw('web', 'f32', 1); ref('web', 'q8', 1);
+    bw('web', 'q4', 1); ref('node', 'fp32', 1);
+    bw('web', 'q8', 2); ref('web', 'fp32', 2);
+    if (!base) bw('web', 'f32', 2);
+    ref('web', 'q8', 2);
+    if (!base) bw('web', 'q4', 2);
+    ref('node', 'q8', 1);
+    bw('wasi', 'q8', 1); ref('node', 'fp32', 2);
+    if (!base) bw('wasi', 'f32', 1);
+    bw('wasi-relaxed', 'q8', 1);
+    bw('native', 'q8', 1);
+    if (!base) bw('native', 'f32', 1);
+  } else {
+    // bert-large: memory is the point; the fp32 reference peaks around 6 GB
+    bw('web', 'q8', 2); ref('web', 'fp32', 2);
+    bw('web', 'q8', 1); ref('web', 'q8', 2);
+    bw('wasi', 'q8', 1); ref('node', 'fp32', 2);
+    bw('native', 'q8', 1);
+  }
+  return ONLY ? rows.filter((r) => ONLY.test(r.id)) : rows;
+}
+
+function memAvailable() {
+  const m = fs.readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB/m);
+  return m ? Number(m[1]) * 1024 : Infinity;
+}
+
+function runRow(row, model, dir, textsFile, nativeExe) {
+  const sets = row.impl && row.impl !== 'web' ? CLI_SETS[model] : SETS[model];
+  const argv = [path.join(HERE, row.worker), '--model', dir, '--texts', textsFile, '--sets', sets,
+    '--max-seconds', String(MAX_SECONDS), ...row.args];
+  // bertwasm: room for the 512-token set and batches of 32 (MiniLM's own default is 256 tokens)
+  if (row.side === 'bertwasm') argv.push('--max-tokens', '512', '--max-batch', '32');
+  if (row.impl === 'native' && nativeExe) argv.push('--cli', nativeExe);
+  if (row.side === 'ref' && fs.existsSync(path.join(dir, 'onnx', 'model.onnx_data'))) argv.push('--external-data');
+  const need = model === 'bert-large' && row.id.includes('fp32') ? 8e9 : 2e9;
+  if (memAvailable() < need) return { error: `skipped: only ${(memAvailable() / 1e9).toFixed(1)} GB available` };
+  const r = spawnSync(process.execPath, argv, {
+    cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30 * 60 * 1000,
+  });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  const errTail = (r.stderr || '').split('\n').filter((l) => l && !l.startsWith('[')).slice(-4).join(' | ');
+  for (const l of (r.stderr || '').split('\n')) if (l.startsWith('[')) say(`  ${l}`);
+  if (r.status !== 0 || !line) {
+    return { error: `exit ${r.status}${r.signal ? ' ' + r.signal : ''}: ${errTail.slice(0, 400)}`, missing: /not built|Cannot find module|ERR_MODULE_NOT_FOUND/.test(r.stderr || '') };
+  }
+  return JSON.parse(line.slice('BENCH_RESULT '.length));
+}
+
+// best repetition per figure
+function aggregate(runs) {
+  const ok = runs.filter((r) => !r.error);
+  if (!ok.length) return { error: runs.map((r) => r.error).join('; '), missing: runs.some((r) => r.missing) };
+  const best = JSON.parse(JSON.stringify(ok[0]));
+  best.reps = ok.length;
+  best.load_seconds = Math.min(...ok.map((r) => r.load_seconds));
+  best.peak_rss_load = Math.max(...ok.map((r) => r.peak_rss_load));
+  best.peak_rss = Math.max(...ok.map((r) => r.peak_rss));
+  best.sets = best.sets.map((s, i) => {
+    const all = ok.map((r) => r.sets[i]).filter(Boolean);
+    const top = all.reduce((a, b) => (b.sentences_per_s > a.sentences_per_s ? b : a));
+    return { ...top, all_sentences_per_s: all.map((x) => x.sentences_per_s) };
+  });
+  return best;
+}
+
+const setOf = (row, name, batch) => row && !row.error && row.sets ? row.sets.find((s) => s.set === name && s.batch === batch) : null;
+const sps = (row, name, batch) => setOf(row, name, batch)?.sentences_per_s ?? null;
+
+// ---- main ----------------------------------------------------------------------------------------
+
+fs.mkdirSync(MODELS_DIR, { recursive: true });
+const gitRev = (() => { try { return run('git', ['rev-parse', '--short', 'HEAD']).stdout.trim(); } catch { return null; } })();
+say(`${QUICK ? 'quick' : 'full'} run: models ${MODELS.join(', ')}, ${REPS} repetition(s), max ${MAX_SECONDS} s per set; cache ${path.relative(REPO, OUT)}/`);
+
+const dirs = {};
+for (const m of MODELS) dirs[m] = ensureModel(m);
+const vocab = path.join(dirs[MODELS[0]], 'vocab.txt');
+const textsFile = path.join(OUT, 'texts.json');
+fs.writeFileSync(textsFile, JSON.stringify({ note: 'tests/bench/sentences.mjs', sets: makeSets(vocab) }));
+
+const nativeExe = args['no-native'] ? null : buildNative();
+const dist = {};
+for (const f of ['bertwasm.wasm', 'bertwasm-mt.wasm', 'bertwasm-wasi.wasm', 'bertwasm-wasi-relaxed.wasm']) {
+  const p = path.join(REPO, 'dist', f);
+  dist[f] = fs.existsSync(p) ? { bytes: fs.statSync(p).size, mtime: fs.statSync(p).mtime.toISOString() } : null;
+}
+say(`dist: ${Object.entries(dist).map(([k, v]) => `${k} ${v ? (v.bytes / 1024).toFixed(0) + ' KiB' : 'missing'}`).join(', ')}`);
+
+let kernels = null;
+if (!args['no-kernels']) kernels = runKernels(buildKernels());
+
+const results = {
+  date: new Date().toISOString(), quick: QUICK, git: gitRev, reps: REPS, max_seconds_per_set: MAX_SECONDS,
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, mem_gb: +(os.totalmem() / 1e9).toFixed(1), node: process.version },
+  dist, kernels, models: {},
+};
+
+for (const m of MODELS) {
+  const dir = dirs[m];
+  const rows = rowsFor(m);
+  const runs = Object.fromEntries(rows.map((r) => [r.id, []]));
+  const reps = m === 'bert-large' ? 1 : REPS;
+  for (let rep = 0; rep < reps; rep++) {
+    const order = rep % 2 ? [...rows].reverse() : rows;
+    for (const row of order) {
+      say(`${m} rep ${rep + 1}/${reps}: ${row.id}`);
+      const r = runRow(row, m, dir, textsFile, nativeExe);
+      if (r.error) say(`  ${row.id}: ${r.error}`);
+      runs[row.id].push(r);
+    }
+  }
+  const sizes = {
+    safetensors: fs.statSync(path.join(dir, 'model.safetensors')).size,
+    onnx_fp32: fs.statSync(path.join(dir, 'onnx', 'model.onnx')).size +
+      (fs.existsSync(path.join(dir, 'onnx', 'model.onnx_data')) ? fs.statSync(path.join(dir, 'onnx', 'model.onnx_data')).size : 0),
+    onnx_q8: fs.statSync(path.join(dir, 'onnx', 'model_quantized.onnx')).size,
+  };
+  const agg = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, aggregate(rs)]));
+  // ratios against onnxruntime-web with the same thread count (CLI rows are single-threaded)
+  for (const [id, row] of Object.entries(agg)) {
+    if (!id.startsWith('bertwasm') || row.error) continue;
+    const t = id.split(':t')[1];
+    row.ratio = {};
+    for (const refDtype of ['fp32', 'q8']) {
+      const ref = agg[`ort-web:${refDtype}:t${t}`];
+      if (!ref || ref.error) continue;
+      const r = {};
+      for (const s of row.sets) {
+        const b = sps(ref, s.set, s.batch);
+        if (b) r[`${s.set}:b${s.batch}`] = +(s.sentences_per_s / b).toFixed(3);
+      }
+      r.load_time = +(row.load_seconds / ref.load_seconds).toFixed(3);
+      r.peak_rss = +(row.peak_rss / ref.peak_rss).toFixed(3);
+      row.ratio[`vs_ort-web_${refDtype}_t${t}`] = r;
+    }
+  }
+  results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs };
+}
+
+// ---- targets -------------------------------------------------------------------------------------
+
+const R = (m, id) => results.models[m]?.rows?.[id];
+const ratio = (a, b) => (a != null && b != null && b !== 0 ? a / b : null);
+const bwLarge = R('bert-large', 'bertwasm-web:q8:t1')?.error ? R('bert-large', 'bertwasm-web:q8:t2') : R('bert-large', 'bertwasm-web:q8:t1');
+const wasmK = kernels?.['wasm32-wasi']?.gemm?.[0];
+const targets = [
+  { name: 'MiniLM b32 1 thread: bertwasm q8 / ort-web fp32', op: '>=', want: 2.5,
+    got: ratio(sps(R('minilm', 'bertwasm-web:q8:t1'), 'short', 32), sps(R('minilm', 'ort-web:fp32:t1'), 'short', 32)) },
+  { name: 'MiniLM b32 1 thread: bertwasm q8 / ort-web q8', op: '>=', want: 1.5,
+    got: ratio(sps(R('minilm', 'bertwasm-web:q8:t1'), 'short', 32), sps(R('minilm', 'ort-web:q8:t1'), 'short', 32)) },
+  { name: 'MiniLM b32 1 thread: bertwasm f32 / ort-web fp32', op: '>=', want: 1.2,
+    got: ratio(sps(R('minilm', 'bertwasm-web:f32:t1'), 'short', 32), sps(R('minilm', 'ort-web:fp32:t1'), 'short', 32)) },
+  { name: 'MiniLM b32 q8: bertwasm 2 threads / 1 thread', op: '>=', want: 1.7,
+    got: ratio(sps(R('minilm', 'bertwasm-web:q8:t2'), 'short', 32), sps(R('minilm', 'bertwasm-web:q8:t1'), 'short', 32)) },
+  { name: 'MiniLM b1 latency: bertwasm q8 / ort-web q8 (1 thread)', op: '<=', want: 0.5,
+    got: ratio(setOf(R('minilm', 'bertwasm-web:q8:t1'), 'short', 1)?.batch_ms_median, setOf(R('minilm', 'ort-web:q8:t1'), 'short', 1)?.batch_ms_median) },
+  { name: 'bert-base load time: bertwasm q8 / ort-web fp32', op: '<=', want: 0.2,
+    got: ratio(R('bert-base', 'bertwasm-web:q8:t1')?.load_seconds, R('bert-base', 'ort-web:fp32:t1')?.load_seconds) },
+  { name: 'bert-large peak RSS: bertwasm q8 / ort-web fp32', op: '<=', want: 0.1,
+    got: ratio(bwLarge?.peak_rss, R('bert-large', 'ort-web:fp32:t2')?.peak_rss) },
+  { name: 'f32 GEMM (wasm32-wasi, MiniLM FFN) % of SIMD128 mul+add peak', op: '>=', want: 60,
+    got: wasmK?.f32_pct_peak ?? null },
+];
+for (const t of targets) {
+  t.pass = t.got == null ? null : t.op === '>=' ? t.got >= t.want : t.got <= t.want;
+  if (t.got != null) t.got = +t.got.toFixed(3);
+}
+results.targets = targets;
+
+// ---- report --------------------------------------------------------------------------------------
+
+const gb = (b) => (b == null ? '-' : (b / 2 ** 30).toFixed(2));
+const fmt = (x, d = 1) => (x == null ? '-' : Number(x).toFixed(d));
+function table() {
+  const lines = [];
+  for (const [m, mr] of Object.entries(results.models)) {
+    const setNames = SETS[m].split(',').map((s) => s.split(':').slice(0, 2));
+    lines.push(`\n### ${mr.label} (${m}): safetensors ${(mr.sizes.safetensors / 1e6).toFixed(0)} MB, ONNX fp32 ${(mr.sizes.onnx_fp32 / 1e6).toFixed(0)} MB, ONNX q8 ${(mr.sizes.onnx_q8 / 1e6).toFixed(0)} MB\n`);
+    lines.push(`| row | load s | peak RSS load GiB | peak RSS GiB | ${setNames.map(([n, b]) => `${n} b${b} sent/s`).join(' | ')} | x ort-web fp32 (${setNames[0][0]} b${setNames[0][1]}) | x ort-web q8 |`);
+    lines.push(`|---|---|---|---|${setNames.map(() => '---').join('|')}|---|---|`);
+    for (const [id, r] of Object.entries(mr.rows)) {
+      if (r.error) {
+        lines.push(`| ${id} | ${r.missing ? 'missing (not built)' : 'failed: ' + r.error.replace(/\|/g, '/').slice(0, 120)} |${setNames.map(() => ' |').join('')} | | | |`);
+        continue;
+      }
+      const t = id.split(':t')[1];
+      const k = `${setNames[0][0]}:b${setNames[0][1]}`;
+      const xf = r.ratio?.[`vs_ort-web_fp32_t${t}`]?.[k];
+      const xq = r.ratio?.[`vs_ort-web_q8_t${t}`]?.[k];
+      lines.push(`| ${id} | ${fmt(r.load_seconds, 2)} | ${gb(r.peak_rss_load)} | ${gb(r.peak_rss)} | ${setNames.map(([n, b]) => fmt(sps(r, n, Number(b)), 1)).join(' | ')} | ${xf != null ? xf.toFixed(2) + 'x' : ''} | ${xq != null ? xq.toFixed(2) + 'x' : ''} |`);
+    }
+  }
+  if (kernels) {
+    lines.push('\n### Kernels (1 thread): GEMM vs a register-only SIMD128 mul+add / i32x4.dot_i16x8 loop on the same engine\n');
+    lines.push('| engine | peak f32 GFLOP/s | peak dot GOP/s | shape | f32 GFLOP/s | % peak | q8 GOP/s | % peak |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const [k, v] of Object.entries(kernels)) {
+      if (v.error) { lines.push(`| ${k} | failed | | | | | | |`); continue; }
+      for (const s of v.gemm) {
+        lines.push(`| ${k} | ${fmt(v.peak_f32_gflops)} | ${fmt(v.peak_dot_i16_gops)} | ${s.shape} (${s.T}x${s.K}x${s.N}) | ${fmt(s.f32_gflops, 2)} | ${fmt(s.f32_pct_peak, 0)}% | ${fmt(s.q8_gops, 2)} | ${fmt(s.q8_pct_peak, 0)}% |`);
+      }
+    }
+  }
+  lines.push('\n### Targets\n');
+  lines.push('| target | figure | want | |');
+  lines.push('|---|---|---|---|');
+  for (const t of targets) lines.push(`| ${t.name} | ${t.got ?? 'n/a'} | ${t.op} ${t.want} | ${t.pass == null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`);
+  return lines.join('\n');
+}
+
+const md = table();
+process.stdout.write(md + '\n');
+const resultsFile = path.join(OUT, QUICK ? 'results-quick.json' : 'results.json');
+fs.writeFileSync(resultsFile, JSON.stringify(results, null, 1));
+say(`wrote ${path.relative(REPO, resultsFile)}`);
+const svg = renderChart(results);
+fs.writeFileSync(path.join(OUT, QUICK ? 'bench-quick.svg' : 'bench.svg'), svg);
+if (!QUICK && !args['no-docs']) {
+  fs.mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(REPO, 'docs', 'bench.svg'), svg);
+  const doc = path.join(REPO, 'docs', 'bench.md');
+  const start = '<!-- bench:figures:start -->', end = '<!-- bench:figures:end -->';
+  if (fs.existsSync(doc)) {
+    const text = fs.readFileSync(doc, 'utf8');
+    const i = text.indexOf(start), j = text.indexOf(end);
+    if (i >= 0 && j > i) {
+      const head = `${start}\nMeasured ${results.date.slice(0, 16).replace('T', ' ')} UTC at ${gitRev}, ${results.machine.cpus} cores (${results.machine.cpu}), Node ${process.version}, ${REPS} alternating repetitions (best of).\n`;
+      fs.writeFileSync(doc, text.slice(0, i) + head + md + '\n' + text.slice(j));
+      say('updated docs/bench.md figures and docs/bench.svg');
+    }
+  }
+}
