@@ -30,6 +30,9 @@ int32_t bert_tokenizer_max_length(const bert_tokenizer *t);
 // Encodes text a (and b when b != NULL) as [CLS] a [SEP] (b [SEP]), truncated to max_tokens
 // (longest-first for pairs). Writes up to cap tokens; type_ids / offsets (2 per token, byte range in
 // its own input, specials [0,0]) may be NULL. Never allocates; linear time; any bytes accepted.
+// max_tokens <= 0: no truncation. If the (truncated) result exceeds cap: BERT_STATUS_INVALID_ARGUMENT
+// with info->n_tokens set to the size needed (cap 0, ids NULL is a size query). One call at a time per
+// tokenizer: it uses a one-word scratch area allocated at load (counted in bert_tokenizer_memory).
 bert_status bert_tokenizer_encode(const bert_tokenizer *t, const char *a, size_t n_a, const char *b,
                                   size_t n_b, int32_t max_tokens, int32_t *ids, int32_t *type_ids,
                                   int32_t *offsets, int32_t cap, bert_encoding_info *info, char *err);
