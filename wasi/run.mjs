@@ -4,7 +4,8 @@
 // code. This is the npm package's `bin`: `npx bertwasm embed --model DIR ...`.
 //
 // Which build runs: $BERTWASM_WASM if set; else the relaxed-SIMD build when this Node validates
-// relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd) and the file exists; else SIMD128.
+// relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd, or BERTWASM_RELAXED=1, which sets
+// that V8 flag at startup) and the file exists; else SIMD128. BERTWASM_RELAXED=0 forces SIMD128.
 // Directories the program may open: the current directory (as "." and as its absolute path), plus
 // every absolute directory listed in $BERTWASM_DIRS (separated by ":"), each under its own path.
 //
@@ -20,6 +21,7 @@ import v8 from 'node:v8';
 // Node segfaults when the command returns (seen here with a MiniLM model after a few MB of
 // memory.grow). Compiling with fast API calls off avoids it; set before any module is compiled.
 v8.setFlagsFromString('--no-turbo-fast-api-calls');
+if (process.env.BERTWASM_RELAXED === '1') v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // node:wasi prints an ExperimentalWarning on first use; keep the tool's stderr to its own lines.
 process.removeAllListeners('warning');
@@ -54,7 +56,7 @@ export function relaxedSimdSupported() {
 
 export function defaultWasm() {
   if (process.env.BERTWASM_WASM) return path.resolve(process.env.BERTWASM_WASM);
-  if (relaxedSimdSupported() && existsSync(RELAXED_WASM)) return RELAXED_WASM;
+  if (process.env.BERTWASM_RELAXED !== '0' && relaxedSimdSupported() && existsSync(RELAXED_WASM)) return RELAXED_WASM;
   return SIMD_WASM;
 }
 
