@@ -435,7 +435,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             const int32_t no = min_i32(4, o1 - p);
             // The panel: four weight rows (the last one repeated at the edge).
             const uint8_t *wr[4];
-            const float *wf[4];
+            const float *wf[4] = {NULL, NULL, NULL, NULL};
             for (int o = 0; o < 4; o++)
                 wr[o] = (const uint8_t *)a->w + (uint64_t)(p + min_i32(o, no - 1)) * a->w_row;
             if (a->wtype == BERT_TYPE_F32) {
@@ -445,12 +445,11 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                     bert_f16_row_to_f32((const uint16_t *)(const void *)wr[o], scratch + (size_t)o * K, K);
                 for (int o = 0; o < 4; o++) wf[o] = scratch + (size_t)min_i32(o, no - 1) * K;
             } else { // panel scales to f32, interleaved so one load gives the four outputs' scales
-                for (int32_t b = 0; b < nb; b++)
-                    for (int o = 0; o < 4; o++) {
-                        uint16_t h;
-                        memcpy(&h, wr[o] + (size_t)b * bs, 2);
-                        scratch[(size_t)b * 4 + o] = bert_f16_to_f32(h);
-                    }
+                for (int32_t b = 0; b < nb; b++) {
+                    uint16_t h[4];
+                    for (int o = 0; o < 4; o++) memcpy(&h[o], wr[o] + (size_t)b * bs, 2);
+                    wasm_v128_store(scratch + (size_t)b * 4, half4_to_f32(wasm_i32x4_make(h[0], h[1], h[2], h[3])));
+                }
             }
             for (int32_t t = t0; t < t1; t += 4) {
                 const int32_t ntt = min_i32(4, t1 - t);
