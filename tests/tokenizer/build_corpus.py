@@ -12,7 +12,8 @@ the build machine (run once; the committed file is what tests use):
     excluding the big Han/Hangul/Tangut/private-use blocks, which are sampled) in several contexts
     (start of word, inside a word, after a cased letter, alone), so every table entry is exercised;
   * hand-written hard cases: control characters, combining marks, emoji ZWJ sequences, math, URLs,
-    Final_Sigma, U+0130, added tokens in the text, long words, and invalid UTF-8.
+    Final_Sigma, U+0130, added tokens in the text, long words, and invalid UTF-8;
+  * random mixes of those tricky pieces and random bytes.
 
 Usage: /usr/bin/python3 tests/tokenizer/build_corpus.py [--out tests/tokenizer/corpus.txt.gz]
 """
@@ -212,6 +213,21 @@ def random_bad(rng, n):
     return out
 
 
+MIX = [b"a", b"B", b" ", b"\t", b"[CLS]", b"[MASK]", b"[", b"\xce\xa3", b"\xcc\x81", b"\xf0\x9d\x85\xa5",
+       b"\xf0\x9d\x85\xad", b"\xe4\xb8\xad", b"\xc4\xb0", b"\xea\xb0\x81", b"\x00", b"\x01", b"\xff", b"\xe2\x82",
+       b"\xef\xbb\xbf", b"##", b"un", b"aff", b"\xe0\xbd\xb3", b"\xe1\xbf\xaf", b"\xf0\xa0\x80\x80", b"."]
+
+
+def random_mix(rng, n):
+    """Random mixes of the tricky pieces (sigma, marks, reordering, specials, bad bytes)."""
+    out = []
+    for _ in range(n):
+        k = rng.choice([1, 2, 5, 20, 100, 300])
+        out.append(b"".join(rng.choice(MIX) if rng.random() < 0.8 else bytes([rng.randrange(256)])
+                            for _ in range(k)).replace(b"\n", b" "))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "corpus.txt.gz"))
@@ -226,6 +242,7 @@ def main():
     sections.append(("code", code(rng, 1500)))
     sections.append(("hard", [s.encode("utf-8", "surrogatepass") for s in HARD]))
     sections.append(("invalid", BAD + random_bad(rng, 300)))
+    sections.append(("random", random_mix(rng, 3000)))
     write(a.out, sections)
     write(a.sweep_out, [("sweep", sweep(rng))])
 

@@ -225,3 +225,44 @@ test('offsets: in range, ordered, and on ASCII lines the bytes spell the token',
   console.log(`[tokenizer diff] offsets: ${checked} tokens checked (${spelled} spelled out), ${bad} bad` + (shown.length ? '\n' + shown.join('\n') : ''));
   assert.equal(bad, 0);
 });
+
+// The wasm32-wasi build of the driver (what ships as the WASI CLI / web core) must print exactly
+// what the native build prints. Uses ${BERT_BUILD_DIR:-build}/tokenize_lines.wasm (or
+// BERT_TOKENIZE_WASM), building it with build_wasi.sh when clang-22 is available.
+test('wasm32-wasi build gives the native output', { skip: !haveDriver && 'no driver' }, async (t) => {
+  const wasm = process.env.BERT_TOKENIZE_WASM ??
+    join(resolve(REPO, process.env.BERT_BUILD_DIR ?? 'build'), 'tokenize_lines.wasm');
+  if (!existsSync(wasm)) {
+    const b = spawnSync('sh', [join(HERE, 'build_wasi.sh'), wasm]);
+    if (b.status !== 0) {
+      t.skip(`cannot build ${wasm}: ${b.stderr}`);
+      return;
+    }
+  }
+  const { WASI } = await import('node:wasi');
+  const { openSync, closeSync } = await import('node:fs');
+  const mod = await WebAssembly.compile(readFileSync(wasm));
+  const root = mkdtempSync(join(tmpdir(), 'bert-tok-wasm-'));
+  try {
+    writeFileSync(join(root, 'in.txt'), buf);
+    for (const args of [['--offsets'], ['--pair', '--types', '--max', '64']]) {
+      const fin = openSync(join(root, 'in.txt'), 'r'), fout = openSync(join(root, 'out.txt'), 'w');
+      const wasi = new WASI({ version: 'preview1', args: ['tokenize_lines', '/model', ...args],
+        preopens: { '/model': FIXTURE }, stdin: fin, stdout: fout, returnOnExit: true });
+      const rc = wasi.start(await WebAssembly.instantiate(mod, wasi.getImportObject()));
+      closeSync(fin);
+      closeSync(fout);
+      assert.equal(rc, 0);
+      const got = readFileSync(join(root, 'out.txt'), 'utf8').split('\n');
+      got.pop();
+      const native = runDriver(FIXTURE, args, buf);
+      let bad = 0;
+      for (let i = 0; i < native.length; i++) bad += native[i] !== got[i];
+      console.log(`[tokenizer diff] wasm vs native ${args.join(' ')}: ${native.length} lines compared, ${bad} mismatches`);
+      assert.equal(got.length, native.length);
+      assert.equal(bad, 0);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
