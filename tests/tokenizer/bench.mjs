@@ -2,7 +2,10 @@
 // node:wasi) next to transformers.js's tokenizer, on the committed corpus (tests/tokenizer/corpus.txt.gz),
 // one encode per line, no truncation, bert-base-uncased fixture.
 //
-//   node tests/tokenizer/bench.mjs [--seconds 5]
+//   node tests/tokenizer/bench.mjs [--seconds 5] [--first N]
+//
+// --first N: only the first N corpus lines (24437 = the real-text part: translations, prose, code;
+// the rest is hard cases, invalid UTF-8 and random mixes).
 //
 // Native driver: ${BERT_BUILD_DIR:-build}/tests/tokenize_lines (or BERT_TOKENIZE_LINES).
 // Wasm driver: ${BERT_BUILD_DIR:-build}/tokenize_lines.wasm (or BERT_TOKENIZE_WASM), built with
@@ -24,7 +27,13 @@ const FIXTURE = join(REPO, 'tests', 'fixtures', 'vocab-only');
 const argi = process.argv.indexOf('--seconds');
 const SECONDS = argi > 0 ? Number(process.argv[argi + 1]) : 5;
 
-const corpus = gunzipSync(readFileSync(join(HERE, 'corpus.txt.gz')));
+const firsti = process.argv.indexOf('--first');
+let corpus = gunzipSync(readFileSync(join(HERE, 'corpus.txt.gz')));
+if (firsti > 0) {
+  let n = Number(process.argv[firsti + 1]), i = 0;
+  while (n > 0 && i < corpus.length) if (corpus[i++] === 0x0a) n--;
+  corpus = corpus.subarray(0, i);
+}
 const lines = [];
 for (let i = 0, s = 0; i <= corpus.length; i++) {
   if (i === corpus.length ? i > s : corpus[i] === 0x0a) {
