@@ -637,6 +637,18 @@ static bert_status on_header(bert_loader *l) {
     l->has_plan = 1;
     char desc[BERT_ERROR_SIZE];
     bert_plan_describe(&l->plan, desc, sizeof desc);
+    if (l->params.memory_budget && l->plan.total > l->params.memory_budget) {
+        char a[24], b[24];
+        bert_format_bytes(l->params.memory_budget, b, sizeof b);
+        if (strcmp(b, bert_format_bytes(l->plan.total, a, sizeof a)) == 0) { // equal when rounded: exact bytes
+            char *paren = strchr(desc, '(');
+            if (paren) {
+                char rest[BERT_ERROR_SIZE];
+                snprintf(rest, sizeof rest, "%s", paren);
+                snprintf(paren, sizeof desc - (size_t)(paren - desc), "= %llu B %s", (unsigned long long)l->plan.total, rest);
+            }
+        }
+    }
     if (l->plan.total > ADDR_LIMIT || lay.arena > (uint64_t)SIZE_MAX) {
         char lim[24];
         st = bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED, "model needs %s, more than this %d-bit build can address (%s)",
@@ -645,9 +657,11 @@ static bert_status on_header(bert_loader *l) {
         return st;
     }
     if (l->params.memory_budget && l->plan.total > l->params.memory_budget) {
-        char b[24];
-        st = bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED, "model needs %s, budget is %s", desc,
-                       bert_format_bytes(l->params.memory_budget, b, sizeof b));
+        char b[24], t[24];
+        bert_format_bytes(l->params.memory_budget, b, sizeof b);
+        if (strcmp(b, bert_format_bytes(l->plan.total, t, sizeof t)) == 0) // same when rounded: say the bytes
+            snprintf(b, sizeof b, "%llu B", (unsigned long long)l->params.memory_budget);
+        st = bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED, "model needs %s, budget is %s", desc, b);
         suggest(l, &l->plan, l->params.memory_budget, l->err, BERT_ERROR_SIZE);
         return st;
     }
