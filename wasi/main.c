@@ -978,10 +978,10 @@ fail:
     return -1;
 }
 
-// The effective maximum: sentence_bert_config's max_seq_length, else the tokenizer's declared
-// maximum, capped by the position table.
-static int32_t effective_max_tokens(const bert_tokenizer *t, const cli_tok_info *ti) {
-    int32_t m = ti->max_seq > 0 ? ti->max_seq : bert_tokenizer_max_length(t);
+// The effective maximum, as the loader computes it: --max-tokens, else sentence_bert_config's
+// max_seq_length, else the tokenizer's declared maximum; capped by the position table.
+static int32_t effective_max_tokens(const bert_tokenizer *t, const cli_tok_info *ti, int32_t explicit_max) {
+    int32_t m = explicit_max > 0 ? explicit_max : ti->max_seq > 0 ? ti->max_seq : bert_tokenizer_max_length(t);
     if (ti->max_pos > 0 && (m <= 0 || m > ti->max_pos)) m = ti->max_pos;
     if (m <= 0) m = 512;
     return m;
@@ -991,7 +991,7 @@ static int cmd_tokenize(const cli_opts *o) {
     bert_tokenizer *t = NULL;
     cli_tok_info ti;
     if (load_tokenizer(o->model, &t, &ti)) return EXIT_RUNTIME;
-    int32_t maxtok = o->max_tokens > 0 ? o->max_tokens : effective_max_tokens(t, &ti);
+    int32_t maxtok = effective_max_tokens(t, &ti, o->max_tokens);
     int32_t *ids = xmalloc(sizeof(int32_t) * (size_t)maxtok);
     const char *texts[64];
     size_t lens[64];
@@ -1326,7 +1326,7 @@ static int cmd_info(const cli_opts *o) {
     fputs("}},\"tokenizer\":{\"source\":", f);
     put_cstr(f, ti.source);
     fprintf(f, ",\"vocab_size\":%d,\"max_length\":%d,\"effective_max_tokens\":%d", bert_tokenizer_vocab_size(tok),
-            bert_tokenizer_max_length(tok), effective_max_tokens(tok, &ti));
+            bert_tokenizer_max_length(tok), effective_max_tokens(tok, &ti, 0));
     if (have_tcfg) {
         first = 0;
         static const char *tk[] = {"tokenizer_class", "do_lower_case", "strip_accents", "tokenize_chinese_chars",

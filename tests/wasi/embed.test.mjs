@@ -39,6 +39,22 @@ test('tokenize: identical ids in all builds, equal to the goldens', () => {
   });
 });
 
+test('tokenize and embed truncate alike (--max-tokens): [CLS] ... [SEP], untruncated count kept', () => {
+  const long = texts.reduce((a, b) => (b.length > a.length ? b : a));
+  for (const v of VARIANT_NAMES) {
+    const t = jsonl(runOk(v, ['tokenize', '--model', TINY, '--max-tokens', '8', '--', long]))[0];
+    assert.equal(t.n_tokens, 8);
+    assert.equal(t.ids.length, 8);
+    assert.equal(t.tokens[7], '[SEP]');
+    assert.ok(t.n_untruncated > 8);
+    const full = golden.items.find((g) => g.text === long);
+    assert.deepEqual(t.ids.slice(0, 7), full.ids_untruncated.slice(0, 7));
+    const e = jsonl(runOk(v, ['embed', '--model', TINY, '--max-tokens', '8', '--', long]))[0];
+    assert.equal(e.n_tokens, 8);
+    assert.equal(e.truncated, true);
+  }
+});
+
 function embedAll(v, extra = [], opts = {}) {
   return jsonl(runOk(v, ['embed', '--model', TINY, ...extra], { input: SENTENCES, ...opts }));
 }
