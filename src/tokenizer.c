@@ -163,10 +163,15 @@ static void *tok_alloc(bert_tokenizer *t, uint64_t n) {
     return p;
 }
 
-// Allocates the vocabulary arrays for ids [0, n_vocab) holding pool_bytes of strings (without NULs).
-static bert_status vocab_alloc(bert_tokenizer *t, int32_t n_vocab, uint64_t pool_bytes, char *err) {
+// Allocates the vocabulary arrays for ids [0, n_vocab) holding pool_bytes of strings (without NULs);
+// n_entries strings will be hashed.
+static bert_status vocab_alloc(bert_tokenizer *t, int32_t n_vocab, uint64_t n_entries, uint64_t pool_bytes, char *err) {
+    // Dense ids only (a sparse id would make the id-indexed arrays huge), offsets fit uint32.
+    if ((uint64_t)n_vocab > 2 * n_entries + 1024 || pool_bytes + (uint64_t)n_vocab >= UINT32_MAX)
+        return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer: %llu tokens with ids up to %d, %llu bytes: not a usable vocabulary",
+                         (unsigned long long)n_entries, n_vocab - 1, (unsigned long long)pool_bytes);
     uint64_t slots = 16;
-    while (slots < (uint64_t)n_vocab * 2) slots <<= 1;
+    while (slots < n_entries * 2) slots <<= 1;
     t->n_vocab = n_vocab;
     t->off = tok_alloc(t, ((uint64_t)n_vocab + 1) * 4);
     t->pool = tok_alloc(t, pool_bytes + (uint64_t)n_vocab);
@@ -373,7 +378,7 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
             bytes += pass == 0 ? v->key_len : content->len;
         }
     }
-    bert_status st = vocab_alloc(t, max_id + 1, bytes, err);
+    bert_status st = vocab_alloc(t, max_id + 1, (uint64_t)vocab->len + (added ? added->len : 0), bytes, err);
     if (st) return st;
     // Strings by id (the last definition of an id wins); lengths first, then offsets, then bytes.
     const json_value **src = calloc((size_t)t->n_vocab, sizeof *src);
@@ -535,7 +540,7 @@ bert_status bert_tokenizer_from_vocab_txt(bert_tokenizer **out, const char *txt,
     if (!t) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
     uint64_t bytes = n - (uint64_t)lines + (n && txt[n - 1] != '\n'); // minus the newlines
     for (size_t i = 0; i < n; i++) bytes -= txt[i] == '\r' && (i + 1 == n || txt[i + 1] == '\n');
-    bert_status st = vocab_alloc(t, (int32_t)lines, bytes, err);
+    bert_status st = vocab_alloc(t, (int32_t)lines, (uint64_t)lines, bytes, err);
     if (st) goto fail;
     uint32_t o = 0;
     size_t p = 0;

@@ -386,12 +386,29 @@ int main(void) {
     bert_tokenizer *bad;
     const char *bads[] = {"", "{", "{\"model\": {\"type\": \"BPE\"}}", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}",
                           "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": -1}, \"unk_token\": \"a\"}}",
-                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}, \"unk_token\": \"b\"}}"};
+                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}, \"unk_token\": \"b\"}}",
+                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 16000000}, \"unk_token\": \"a\"}}",
+                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}, \"unk_token\": \"a\", \"max_input_chars_per_word\": 100000}, \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}}",
+                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}, \"unk_token\": \"a\"}, \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}}",
+                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}, \"unk_token\": \"a\"}, \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"[X]\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {}}}"};
     for (size_t k = 0; k < sizeof bads / sizeof bads[0]; k++) {
         bert_status st = bert_tokenizer_from_json(&bad, bads[k], strlen(bads[k]), err);
         CHECK(st != BERT_STATUS_OK && bad == NULL && err[0], "bad json %zu accepted", k);
     }
     CHECK(bert_tokenizer_from_vocab_txt(&bad, "a\nb\n", 4, err) == BERT_STATUS_BAD_MODEL, "vocab without specials");
+    // A minimal tokenizer.json without normalizer or post-processor: no specials, no lowercasing.
+    const char *mini = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0, \"ab\": 1, \"##c\": 2, \"A\": 3}, "
+                       "\"unk_token\": \"[UNK]\"}, \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
+                       "\"post_processor\": null}";
+    CHECK(bert_tokenizer_from_json(&bad, mini, strlen(mini), err) == BERT_STATUS_OK, "%s", err);
+    if (bad) {
+        bert_status st = bert_tokenizer_encode(bad, "abc A a", 7, NULL, 0, 0, ids, types, offs, CAP, &info, err);
+        CHECK(st == BERT_STATUS_OK && info.n_tokens == 4 && ids[0] == 1 && ids[1] == 2 && ids[2] == 3 && ids[3] == 0,
+              "minimal tokenizer: %d tokens", info.n_tokens);
+        st = bert_tokenizer_encode(bad, "ab", 2, "c", 1, 0, ids, types, offs, CAP, &info, err);
+        CHECK(st == BERT_STATUS_OK && info.n_tokens == 2 && types[0] == 0 && types[1] == 1, "minimal pair");
+        bert_tokenizer_free(bad);
+    }
 
     bert_tokenizer_free(tj);
     bert_tokenizer_free(tv);
