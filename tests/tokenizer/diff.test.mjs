@@ -63,11 +63,12 @@ function makeVariant(root, name, args) {
 }
 
 // A copy of the fixture with BertNormalizer options changed (a JSON edit, not a vocab conversion).
-function editVariant(root, name, normalizer) {
+function editVariant(root, name, normalizer, top = {}) {
   const out = join(root, name);
   mkdirSync(out, { recursive: true });
   const j = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8'));
   Object.assign(j.normalizer, normalizer);
+  Object.assign(j, top);
   writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(j));
   copyFileSync(join(FIXTURE, 'tokenizer_config.json'), join(out, 'tokenizer_config.json'));
   return out;
@@ -127,11 +128,13 @@ test('C tokenizer matches transformers.js on the corpus', { skip: !haveDriver &&
       { name: 'cased, strip_accents=true', gen: ['--no-lowercase', '--strip-accents', 'true'] },
       { name: 'clean_text=false', edit: { clean_text: false } },
       { name: 'handle_chinese_chars=false', edit: { handle_chinese_chars: false } },
+      { name: 'BertProcessing post-processor', edit: {},
+        top: { post_processor: { type: 'BertProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] } } },
     ];
     for (const v of variants) {
       await t.test(v.name, async () => {
         const slug = v.name.replace(/[^a-z]+/g, '_');
-        const dir = v.dir ?? (v.edit ? editVariant(root, slug, v.edit) : makeVariant(root, slug, v.gen));
+        const dir = v.dir ?? (v.edit ? editVariant(root, slug, v.edit, v.top) : makeVariant(root, slug, v.gen));
         const tok = await loadReference(dir);
         const expected = texts.map((s) => tok.encode(s).join(' '));
         compare(v.name, expected, runDriver(dir, [], buf), texts);
