@@ -111,6 +111,7 @@ describe('embeddings', () => {
       const vecs = await m.embed(texts);
       let worst = 0;
       for (let i = 0; i < texts.length; i++) worst = Math.max(worst, compare(vecs[i], native[i]).maxAbs);
+      console.log(`# ${dtype}: wasm vs native max abs ${worst.toExponential(2)} over ${texts.length} texts`);
       assert.ok(worst <= 1e-5, `${dtype}: max abs vs native ${worst}`);
       m.dispose();
     }
