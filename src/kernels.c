@@ -339,18 +339,15 @@ BERT_INLINE void tile_f32(const float *const *xr, const float *const *wr, int32_
     }
 }
 
-// Integer tile for q8_0 (is_q4 = 0) or q4_0 (is_q4 = 1) weight rows. Per block: int8 weights are
-// widened to i16, i32x4.dot_i16x8_s against the pre-widened activations gives exact int32 partial
-// sums, the four outputs' sums are transposed into one vector and scaled by d_w[o] * d_x[t].
-// sc: the panel's weight scales as f32, sc[b * 4 + o].
-BERT_INLINE void tile_q(const int is_q4, const int16_t *const *xq, const float *const *xd,
-                        const uint8_t *const *wr, const float *sc, int32_t nb, v128_t out[4]) {
-    v128_t acc[4] = {F4(0.0f), F4(0.0f), F4(0.0f), F4(0.0f)};
+// Widens a panel's four weight rows to int16 once per token block, block-interleaved:
+// pw[(b * 4 + o) * 32 + j]. The tile then feeds i32x4.dot_i16x8_s straight from memory for q8_0
+// and q4_0 alike, instead of re-widening (and unpacking nibbles) for every group of four tokens.
+static void widen_panel(int is_q4, const uint8_t *const *wr, int32_t nb, int16_t *pw) {
     const size_t bs = is_q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
     for (int32_t b = 0; b < nb; b++) {
-        v128_t w[4][4];
         for (int o = 0; o < 4; o++) {
             const uint8_t *qs = wr[o] + (size_t)b * bs + 2;
+            int16_t *d = pw + ((size_t)b * 4 + o) * QK;
             v128_t lo, hi;
             if (is_q4) {
                 const v128_t v = wasm_v128_load(qs);
@@ -360,11 +357,22 @@ BERT_INLINE void tile_q(const int is_q4, const int16_t *const *xq, const float *
                 lo = wasm_v128_load(qs);
                 hi = wasm_v128_load(qs + 16);
             }
-            w[o][0] = wasm_i16x8_extend_low_i8x16(lo);
-            w[o][1] = wasm_i16x8_extend_high_i8x16(lo);
-            w[o][2] = wasm_i16x8_extend_low_i8x16(hi);
-            w[o][3] = wasm_i16x8_extend_high_i8x16(hi);
+            wasm_v128_store(d, wasm_i16x8_extend_low_i8x16(lo));
+            wasm_v128_store(d + 8, wasm_i16x8_extend_high_i8x16(lo));
+            wasm_v128_store(d + 16, wasm_i16x8_extend_low_i8x16(hi));
+            wasm_v128_store(d + 24, wasm_i16x8_extend_high_i8x16(hi));
         }
+    }
+}
+
+// Integer tile on a widened panel: per block, exact int32 dot products of the int16 activations
+// with the int16 weights (i32x4.dot_i16x8_s), the four outputs' sums transposed into one vector
+// and scaled by d_w[o] * d_x[t]. sc: the panel's weight scales as f32, sc[b * 4 + o].
+BERT_INLINE void tile_w16(const int16_t *const *xq, const float *const *xd, const int16_t *pw,
+                          const float *sc, int32_t nb, v128_t out[4]) {
+    v128_t acc[4] = {F4(0.0f), F4(0.0f), F4(0.0f), F4(0.0f)};
+    for (int32_t b = 0; b < nb; b++) {
+        const int16_t *w = pw + (size_t)b * 4 * QK;
         const v128_t ws = wasm_v128_load(sc + (size_t)b * 4);
         for (int t = 0; t < 4; t++) {
             const int16_t *x = xq[t] + (size_t)b * QK;
@@ -372,9 +380,12 @@ BERT_INLINE void tile_q(const int is_q4, const int16_t *const *xq, const float *
             const v128_t x2 = wasm_v128_load(x + 16), x3 = wasm_v128_load(x + 24);
             v128_t s[4];
             for (int o = 0; o < 4; o++) {
-                v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x0, w[o][0]), wasm_i32x4_dot_i16x8(x1, w[o][1]));
-                v128_t c = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x2, w[o][2]), wasm_i32x4_dot_i16x8(x3, w[o][3]));
-                s[o] = wasm_i32x4_add(a, c);
+                const int16_t *wo = w + o * QK;
+                v128_t p = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x0, wasm_v128_load(wo)),
+                                          wasm_i32x4_dot_i16x8(x1, wasm_v128_load(wo + 8)));
+                v128_t q = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x2, wasm_v128_load(wo + 16)),
+                                          wasm_i32x4_dot_i16x8(x3, wasm_v128_load(wo + 24)));
+                s[o] = wasm_i32x4_add(p, q);
             }
             const v128_t si = reduce4_i32(s[0], s[1], s[2], s[3]);
             const v128_t scale = wasm_f32x4_mul(ws, F4(xd[t][b]));
@@ -382,15 +393,6 @@ BERT_INLINE void tile_q(const int is_q4, const int16_t *const *xq, const float *
         }
     }
     for (int t = 0; t < 4; t++) out[t] = acc[t];
-}
-
-static void tile_q8(const int16_t *const *xq, const float *const *xd, const uint8_t *const *wr,
-                    const float *sc, int32_t nb, v128_t out[4]) {
-    tile_q(0, xq, xd, wr, sc, nb, out);
-}
-static void tile_q4(const int16_t *const *xq, const float *const *xd, const uint8_t *const *wr,
-                    const float *sc, int32_t nb, v128_t out[4]) {
-    tile_q(1, xq, xd, wr, sc, nb, out);
 }
 
 // bias, activation, residual, store of one tile (ntt tokens from t, no outputs from p).
@@ -423,12 +425,18 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
 
 #define GEMM_TOKEN_BLOCK 64 // tokens per pass over the weight panels: keeps activations in cache
 
-size_t bert_gemm_scratch_floats(int32_t n_in) { return (size_t)4 * (size_t)(n_in > 0 ? n_in : 0); }
+size_t bert_gemm_scratch_floats(int32_t n_in) {
+    const size_t k = (size_t)(n_in > 0 ? n_in : 0);
+    // f16: 4 rows of f32 (4k); q8_0/q4_0: 4 * k/32 scales + 4 pad + 4k int16 (2k floats)
+    return 4 * k + 8;
+}
 
 void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) {
     const int32_t K = a->n_in, nt = a->n_tok, nb = K / QK;
     const int quant = a->wtype == BERT_TYPE_Q8_0 || a->wtype == BERT_TYPE_Q4_0;
     const size_t bs = a->wtype == BERT_TYPE_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    // quantized panels: f32 scales (4 * nb floats), then the widened weights (4 * K int16)
+    int16_t *pw = quant ? (int16_t *)(void *)(scratch + (size_t)4 * nb + 4) : NULL;
     for (int32_t t0 = 0; t0 < nt; t0 += GEMM_TOKEN_BLOCK) {
         const int32_t t1 = min_i32(nt, t0 + GEMM_TOKEN_BLOCK);
         for (int32_t p = o0; p < o1; p += 4) {
@@ -445,6 +453,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                     bert_f16_row_to_f32((const uint16_t *)(const void *)wr[o], scratch + (size_t)o * K, K);
                 for (int o = 0; o < 4; o++) wf[o] = scratch + (size_t)min_i32(o, no - 1) * K;
             } else { // panel scales to f32, interleaved so one load gives the four outputs' scales
+                widen_panel(a->wtype == BERT_TYPE_Q4_0, wr, nb, pw);
                 for (int32_t b = 0; b < nb; b++) {
                     uint16_t h[4];
                     for (int o = 0; o < 4; o++) memcpy(&h[o], wr[o] + (size_t)b * bs, 2);
@@ -462,8 +471,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                         xq[i] = a->xq + row * K;
                         xd[i] = a->xd + row * nb;
                     }
-                    if (a->wtype == BERT_TYPE_Q8_0) tile_q8(xq, xd, wr, scratch, nb, out);
-                    else tile_q4(xq, xd, wr, scratch, nb, out);
+                    tile_w16(xq, xd, pw, scratch, nb, out);
                 } else {
                     const float *xr[4];
                     for (int i = 0; i < 4; i++) xr[i] = a->x + (int64_t)(t + min_i32(i, ntt - 1)) * a->ldx;

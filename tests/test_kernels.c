@@ -347,7 +347,8 @@ static void test_gemm(void) {
     // is the big one): every product and block sum is an integer and the total stays < 2^24, so
     // the SIMD result must equal the integer dot product exactly.
     enum { NT = 5, K = 256, NO = 6 };
-    float x[NT * K], wf[NO * K], y[NT * NO], scratch[4 * K];
+    float x[NT * K], wf[NO * K], y[NT * NO];
+    float *scratch = malloc(sizeof(float) * bert_gemm_scratch_floats(K));
     int16_t xq[NT * K];
     float xd[NT * K / 32];
     uint8_t w[NO * (K / 32) * 34];
@@ -366,6 +367,7 @@ static void test_gemm(void) {
             for (int k = 0; k < K; k++) s += (int64_t)x[t * K + k] * (int64_t)wf[o * K + k];
             bad += y[t * NO + o] != (float)s;
         }
+    free(scratch);
     CHECK(xd[0] == 1.0f, "activation scale should be exactly 1");
     CHECK(bad == 0, "q8_0 integer dot not exact in %d outputs", bad);
 
