@@ -184,7 +184,11 @@ test('Unicode sweep: every assigned code point in context', { skip: !haveDriver 
   console.log(`[tokenizer diff] sweep: tables Unicode 15.0, transformers.js runs on Unicode ${process.versions.unicode}`);
   const root = mkdtempSync(join(tmpdir(), 'bert-tok-'));
   try {
-    for (const [name, dir] of [['sweep uncased', FIXTURE], ['sweep cased', makeVariant(root, 'cased', ['--no-lowercase'])]]) {
+    const variants = [['sweep uncased', FIXTURE], ['sweep cased', makeVariant(root, 'cased', ['--no-lowercase'])],
+      ['sweep lowercase only', makeVariant(root, 'lower', ['--strip-accents', 'false'])],
+      ['sweep strip accents only', makeVariant(root, 'strip', ['--no-lowercase', '--strip-accents', 'true'])],
+      ['sweep clean_text=false', editVariant(root, 'noclean', { clean_text: false })]];
+    for (const [name, dir] of variants) {
       await t.test(name, async () => {
         const tok = await loadReference(dir);
         const expected = swTexts.map((s) => tok.encode(s).join(' '));
