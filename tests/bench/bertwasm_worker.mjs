@@ -12,7 +12,7 @@
 //
 // usage: node tests/bench/bertwasm_worker.mjs --impl web|wasi|wasi-relaxed|native --model DIR
 //          --dtype q8|q4|f16|f32 --threads N --texts FILE.json --sets short:32:256,...
-//          [--max-tokens N] [--max-batch N] [--max-seconds S] [--dump FILE] [--cli PATH]
+//          [--max-tokens N] [--max-batch N] [--max-seconds S] [--warmup-batch N] [--dump FILE] [--cli PATH]
 // Prints `BENCH_RESULT {json}`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -63,7 +63,7 @@ async function runWeb() {
     const rows = rowsOf(await embed(textSets.short.slice(0, 8)), 8);
     fs.writeFileSync(args.dump, JSON.stringify({ dims: [8, dims], data: rows.flat() }));
   }
-  const results = await runSets(embed, textSets, sets, { maxSeconds, log });
+  const results = await runSets(embed, textSets, sets, { maxSeconds, warmupBatch: Number(args['warmup-batch'] || 0), log });
   const memEnd = memStatus();
   let plan = null;
   try { plan = JSON.parse(JSON.stringify(m.plan, (k, v) => (typeof v === 'bigint' ? Number(v) : v))); } catch { plan = null; }

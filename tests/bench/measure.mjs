@@ -40,16 +40,18 @@ const median = (a) => {
   return b.length ? (b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2) : null;
 };
 
-// embed(texts) -> Promise; it must return only when the vectors exist. One untimed warm-up batch,
+// embed(texts) -> Promise; it must return only when the vectors exist. One untimed warm-up batch
+// (of warmupBatch texts if given: the big models cannot afford a full extra batch),
 // then batches over `count` sentences (cycling through the set), stopping early once maxSeconds
 // have passed (at least one timed batch). checkFn(vectors, texts) may validate the output.
-export async function runSets(embed, textSets, sets, { maxSeconds = 60, log = () => {} } = {}) {
+export async function runSets(embed, textSets, sets, { maxSeconds = 60, warmupBatch = 0, log = () => {} } = {}) {
   const results = [];
   for (const s of sets) {
     const texts = textSets[s.name];
     if (!texts || !texts.length) throw new Error(`no texts for set ${s.name}`);
     const pick = (i, n) => Array.from({ length: n }, (_, j) => texts[(i + j) % texts.length]);
-    await embed(pick(texts.length - s.batch, s.batch)); // warm-up (not timed)
+    const wb = warmupBatch > 0 ? Math.min(warmupBatch, s.batch) : s.batch;
+    await embed(pick(texts.length - wb, wb)); // warm-up (not timed)
     const lat = [];
     let done = 0;
     const t0 = performance.now();

@@ -6,7 +6,7 @@
 // --dtype fp32 loads onnx/model.onnx, q8 loads onnx/model_quantized.onnx (tests/bench/quantize_onnx.py).
 //
 // usage: node tests/bench/ref_worker.mjs --model DIR --runtime web|node --threads N --dtype fp32|q8
-//          --texts FILE.json --sets short:1:64,short:32:256 [--max-seconds S] [--dump FILE] [--external-data]
+//          --texts FILE.json --sets short:1:64,short:32:256 [--max-seconds S] [--warmup-batch N] [--dump FILE] [--external-data]
 // Prints `BENCH_RESULT {json}` (load time, peak RSS during load and overall, sentences/s per set).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,7 +86,7 @@ let dims = null;
   }
 }
 const sets = runSets(embed, textSets, parseSets(args.sets || 'short:32:64'),
-  { maxSeconds: Number(args['max-seconds'] || 60), log });
+  { maxSeconds: Number(args['max-seconds'] || 60), warmupBatch: Number(args['warmup-batch'] || 0), log });
 const results = await sets;
 const memEnd = memStatus();
 emit({

@@ -9,7 +9,8 @@
 // Options: --quick  --reps N  --models minilm,bert-base,bert-large  --only REGEX (row ids)
 //          --out DIR (cache, default build-bench)  --max-seconds S (per measured set)
 //          --no-docs (full run: do not rewrite docs/bench.svg and the figures in docs/bench.md)
-//          --no-native (skip building build-bench/native)  --no-kernels
+//          --gen-only (generate the models and stop)
+//          --no-native (skip building build-bench/native)  --no-kernels  --big-reps N (bert-base/large, default 1)
 //
 // Every configuration runs in its own child process (ref_worker.mjs / bertwasm_worker.mjs) so
 // its peak RSS is its own. Rows of one model run back to back, and with --reps N the order is
@@ -34,7 +35,7 @@ const QUICK = !!args.quick;
 const OUT = path.resolve(REPO, args.out || 'build-bench');
 const MODELS_DIR = path.join(OUT, 'models');
 const REPS = Number(args.reps || (QUICK ? 1 : 2));
-const MAX_SECONDS = Number(args['max-seconds'] || (QUICK ? 3 : 25));
+const MAX_SECONDS = Number(args['max-seconds'] || (QUICK ? 2 : 15));
 const ONLY = args.only ? new RegExp(args.only) : null;
 const T0 = Date.now();
 const say = (m) => process.stdout.write(`[bench ${((Date.now() - T0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
@@ -75,7 +76,9 @@ function ensureModel(name) {
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return dir;
   say(`generating ${name} into ${path.relative(REPO, dir)}`);
   fs.rmSync(dir, { recursive: true, force: true });
-  run(PY, ['tests/gen/gen_model.py', '--shape', def.shape, '--dtype', 'F32', '--onnx', '--seed', '7',
+  // ONNX weights inline (bert-large's 1.34 GB fits protobuf's 2 GB): onnxruntime-web in Node cannot
+  // mount an external-data file, and the published bert-large exports are single files too
+  run(PY, ['tests/gen/gen_model.py', '--shape', def.shape, '--dtype', 'F32', '--onnx', '--onnx-external', 'no', '--seed', '7',
     ...(def.prefix ? [] : ['--no-prefix']), '--out', dir, '-q']);
   const q = run(PY, [path.join(HERE, 'quantize_onnx.py'), path.join(dir, 'onnx', 'model.onnx'),
     path.join(dir, 'onnx', 'model_quantized.onnx')]);
@@ -155,18 +158,21 @@ function buildNative() {
 // Sets per model: name:batch:count. Counts are bounded for the big models (and MAX_SECONDS caps
 // every in-process set), so a full run stays within an hour and bert-large within memory.
 const SETS = QUICK ? {
-  tiny: 'short:32:64,short:1:16,t128:8:8,t512:2:2',
-  minilm: 'short:32:64,short:1:16,t128:8:8,t512:2:2',
+  tiny: 'short:32:64,short:1:16,t128:8:8',
+  minilm: 'short:32:64,short:1:16,t128:8:8',
 } : {
   minilm: 'short:32:256,short:1:64,t128:16:32,t512:4:8',
   'bert-base': 'short:32:64,short:1:16,t128:8:16,t512:2:4',
-  'bert-large': 'short:32:32,short:1:8',
+  'bert-large': 'short:8:8,short:1:2',
 };
 // The CLI cannot stop early: smaller fixed counts for it.
-const CLI_SETS = QUICK ? SETS : {
-  minilm: 'short:32:256,short:1:64,t128:16:32,t512:4:8',
-  'bert-base': 'short:32:64,short:1:16,t128:8:8,t512:2:2',
-  'bert-large': 'short:32:32,short:1:8',
+const CLI_SETS = QUICK ? {
+  tiny: 'short:32:32,short:1:8,t128:8:8',
+  minilm: 'short:32:32,short:1:8,t128:8:8',
+} : {
+  minilm: 'short:32:128,short:1:32,t128:16:16,t512:4:4',
+  'bert-base': 'short:32:32,short:1:8,t128:8:8,t512:2:2',
+  'bert-large': 'short:8:8,short:1:2',
 };
 
 function rowsFor(model) {
@@ -182,7 +188,14 @@ function rowsFor(model) {
     worker: 'bertwasm_worker.mjs', args: ['--impl', impl, '--dtype', dtype, '--threads', String(threads)],
   });
   // interleaved so that neighbours in time are from both sides
-  if (!big) {
+  if (model === 'tiny') {
+    // smoke test of every runtime on a model that loads in a blink
+    bw('web', 'q8', 1); ref('web', 'fp32', 1);
+    bw('web', 'q8', 2); ref('web', 'q8', 1);
+    bw('wasi', 'q8', 1); ref('node', 'fp32', 1);
+    bw('wasi-relaxed', 'q8', 1);
+    bw('native', 'q8', 1);
+  } else if (!big) {
     bw('web', 'q8', 1); ref('web', 'fp32', 1);
     bw('web', 'f32', 1); ref('web', 'q8', 1);
     bw('web', 'q4', 1); ref('node', 'fp32', 1);
@@ -191,7 +204,8 @@ function rowsFor(model) {
     ref('web', 'q8', 2);
     if (!base) bw('web', 'q4', 2);
     ref('node', 'q8', 1);
-    bw('wasi', 'q8', 1); ref('node', 'fp32', 2);
+    bw('wasi', 'q8', 1);
+    if (!base) ref('node', 'fp32', 2);
     if (!base) bw('wasi', 'f32', 1);
     bw('wasi-relaxed', 'q8', 1);
     bw('native', 'q8', 1);
@@ -215,9 +229,12 @@ function runRow(row, model, dir, textsFile, nativeExe) {
   const sets = row.impl && row.impl !== 'web' ? CLI_SETS[model] : SETS[model];
   const argv = [path.join(HERE, row.worker), '--model', dir, '--texts', textsFile, '--sets', sets,
     '--max-seconds', String(MAX_SECONDS), ...row.args];
-  // bertwasm: room for the 512-token set and batches of 32 (MiniLM's own default is 256 tokens)
-  if (row.side === 'bertwasm') argv.push('--max-tokens', '512', '--max-batch', '32');
+  // bertwasm plans its memory up front: 512 tokens (the models' maximum; MiniLM's own default is
+  // 256) and the largest batch the sets use (onnxruntime sizes its buffers per call instead)
+  const maxBatch = Math.max(...sets.split(',').map((x) => Number(x.split(':')[1])));
+  if (row.side === 'bertwasm') argv.push('--max-tokens', '512', '--max-batch', String(maxBatch));
   if (row.impl === 'native' && nativeExe) argv.push('--cli', nativeExe);
+  if (model === 'bert-large') argv.push('--warmup-batch', '1');
   if (row.side === 'ref' && fs.existsSync(path.join(dir, 'onnx', 'model.onnx_data'))) argv.push('--external-data');
   const need = model === 'bert-large' && row.id.includes('fp32') ? 8e9 : 2e9;
   if (memAvailable() < need) return { error: `skipped: only ${(memAvailable() / 1e9).toFixed(1)} GB available` };
@@ -262,6 +279,7 @@ say(`${QUICK ? 'quick' : 'full'} run: models ${MODELS.join(', ')}, ${REPS} repet
 
 const dirs = {};
 for (const m of MODELS) dirs[m] = ensureModel(m);
+if (args['gen-only']) process.exit(0);
 const vocab = path.join(dirs[MODELS[0]], 'vocab.txt');
 const textsFile = path.join(OUT, 'texts.json');
 fs.writeFileSync(textsFile, JSON.stringify({ note: 'tests/bench/sentences.mjs', sets: makeSets(vocab) }));
@@ -287,7 +305,8 @@ for (const m of MODELS) {
   const dir = dirs[m];
   const rows = rowsFor(m);
   const runs = Object.fromEntries(rows.map((r) => [r.id, []]));
-  const reps = m === 'bert-large' ? 1 : REPS;
+  // the targets are on MiniLM: it gets the repetitions; one pass of the big ones bounds the run
+  const reps = m === 'minilm' || m === 'tiny' ? REPS : Math.min(REPS, Number(args['big-reps'] || 1));
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 ? [...rows].reverse() : rows;
     for (const row of order) {
@@ -323,6 +342,8 @@ for (const m of MODELS) {
     }
   }
   results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs };
+  // written after every model, so an interrupted run keeps what it measured
+  fs.writeFileSync(path.join(OUT, QUICK ? 'results-quick.partial.json' : 'results.partial.json'), JSON.stringify(results, null, 1));
 }
 
 // ---- targets -------------------------------------------------------------------------------------
