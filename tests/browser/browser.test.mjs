@@ -96,6 +96,11 @@ for (const coi of [false, true]) {
     let worst = 0;
     for (let i = 0; i < sentences.length; i++) worst = Math.max(worst, maxAbs(got[i], want[i]));
     assert.ok(worst <= 1e-6, `browser vs Node max abs ${worst}`);
+    // Worker mode on the same page: the same vectors.
+    const wInfo = await page.evaluate(() => window.demo.loadModel({ mode: 'worker' }));
+    assert.equal(wInfo.backend, info.backend);
+    const gotW = await page.evaluate((s) => window.demo.embed(s), sentences);
+    for (let i = 0; i < sentences.length; i++) assert.ok(maxAbs(gotW[i], want[i]) <= 1e-6, `worker mode differs on ${i}`);
     await page.evaluate(() => window.demo.indexDocs());
     const results = await page.evaluate(() => window.demo.search('A man is eating food.'));
     assert.equal(results[0].doc, 'A man is eating food.');
