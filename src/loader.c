@@ -363,6 +363,11 @@ static bert_status map_tensors(bert_loader *l) {
         for (int g = 0; g < D_N_GLOBAL; g++)
             if (strcmp(canon, global_names[g]) == 0) d = g;
         if ((d == D_POOL_W || d == D_POOL_B) && !l->n_labels) d = -1, part = -1; // pooler unused
+        if ((d == D_CLS_W || d == D_CLS_B) && !l->n_labels) {
+            st = bert_fail(l->err, BERT_STATUS_BAD_MODEL, "tensor '%s' needs a 2-D classifier.weight [n_labels, %d]",
+                           t->name, c->n_embd);
+            goto done;
+        }
         if (d < 0 && part == 0 && strncmp(canon, "encoder.layer.", 14) == 0) {
             const char *p = canon + 14;
             uint64_t layer = 0;

@@ -144,7 +144,120 @@ static void check_against_file(const bert_model *m, const tfile *w, const char *
     json_free(&doc);
 }
 
-int main(void) {
+// --- end to end: the fixtures through bert_embed_texts / bert_score_pairs ---
+
+static int read_lines(const char *path, char ***lines) {
+    static tfile f;
+    if (tfile_read(path, &f)) return 0;
+    int n = 0;
+    *lines = malloc(sizeof(char *) * 4096);
+    char *s = f.data;
+    f.data[f.n] = 0;
+    while (*s && n < 4096) {
+        char *e = strchr(s, '\n');
+        if (e) *e = 0;
+        if (*s) (*lines)[n++] = s;
+        if (!e) break;
+        s = e + 1;
+    }
+    return n; // f.data stays alive for the lines (freed at exit)
+}
+
+static void end_to_end(void) {
+    char **lines;
+    int n = read_lines(BERT_FIXTURES "/sentences.txt", &lines);
+    CHECK(n >= 10, "sentences.txt: %d lines", n);
+    tmodel tm;
+    tmodel_read(BERT_FIXTURES "/tiny", &tm);
+    tload_result r;
+    float *out[2] = {NULL, NULL};
+    for (int pass = 0; pass < 2; pass++) {
+        bert_load_params p = bert_load_default_params();
+        p.max_batch = pass ? 1 : 8; // grouping must not change a text's vector
+        bert_model *m = tload(&tm, &p, 4096, &r);
+        CHECK(m != NULL, "tiny: %s", r.err);
+        if (!m) break;
+        int32_t dim = bert_model_dim(m);
+        out[pass] = malloc(sizeof(float) * (size_t)n * (size_t)dim);
+        bert_status st = bert_embed_texts(m, (const char *const *)lines, NULL, n, out[pass], (size_t)n * (size_t)dim);
+        CHECK(st == BERT_STATUS_OK, "embed_texts: %s", bert_model_error(m));
+        for (int i = 0; i < n && !st; i++) {
+            double ss = 0;
+            int finite = 1;
+            for (int j = 0; j < dim; j++) {
+                float v = out[pass][(size_t)i * dim + j];
+                finite &= isfinite(v);
+                ss += (double)v * v;
+            }
+            CHECK(finite && fabs(sqrt(ss) - 1.0) < 1e-4, "text %d: finite %d norm %f", i, finite, sqrt(ss));
+        }
+        if (pass == 1 && out[0]) {
+            float worst = 0;
+            for (size_t k = 0; k < (size_t)n * (size_t)dim; k++) {
+                float d = fabsf(out[0][k] - out[1][k]);
+                if (d > worst) worst = d;
+            }
+            CHECK(worst < 1e-5f, "batch 8 vs batch 1: max diff %g", worst);
+        }
+        // allocation-free and bounded: too small an output buffer is refused, nothing written past it
+        if (pass == 0) {
+            float small[40];
+            small[32] = 12345.0f;
+            CHECK(bert_embed_texts(m, (const char *const *)lines, NULL, 2, small, 32) == BERT_STATUS_INVALID_ARGUMENT &&
+                      small[32] == 12345.0f,
+                  "short output buffer accepted");
+            CHECK(bert_score_pairs(m, "q", 1, (const char *const *)lines, NULL, 1, small) == BERT_STATUS_INVALID_ARGUMENT,
+                  "score_pairs on an embedding model");
+            int32_t ids[16];
+            bert_encoding_info info;
+            CHECK(bert_tokenize(m, "hello world", 11, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_OK &&
+                      info.n_tokens >= 3 && ids[0] == 101 && ids[info.n_tokens - 1] == 102,
+                  "tokenize: %s", bert_model_error(m));
+            CHECK(bert_tokenize_pair(m, "a", 1, "b", 1, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_OK &&
+                      info.n_tokens == 5 && ids[2] == 102 && ids[4] == 102,
+                  "tokenize_pair: %s", bert_model_error(m));
+        }
+        bert_model_free(m);
+    }
+    free(out[0]);
+    free(out[1]);
+    tmodel_free(&tm);
+
+    // cross-encoder: bert_score_pairs == first logit of bert_classify on the same tokens
+    tmodel tc;
+    tmodel_read(BERT_FIXTURES "/tiny-cross", &tc);
+    bert_load_params p = bert_load_default_params();
+    p.max_batch = 3;
+    bert_model *m = tload(&tc, &p, 0, &r);
+    CHECK(m != NULL, "tiny-cross: %s", r.err);
+    if (m) {
+        const char *docs[] = {"Berlin has 3.5 million inhabitants.", "Paris is in France.", "Cats sleep a lot.",
+                              "", "The Metropolitan Museum of Art is in New York City."};
+        float s[5], one;
+        CHECK(bert_score_pairs(m, "How many people live in Berlin?", 31, docs, NULL, 5, s) == BERT_STATUS_OK,
+              "score_pairs: %s", bert_model_error(m));
+        for (int i = 0; i < 5; i++) {
+            int32_t ids[128], tt[128], len;
+            bert_encoding_info info;
+            bert_tokenize_pair(m, "How many people live in Berlin?", 31, docs[i], strlen(docs[i]), 0, ids, tt, NULL,
+                               128, &info);
+            len = info.n_tokens;
+            CHECK(bert_classify(m, ids, tt, &len, 1, &one, 1) == BERT_STATUS_OK && isfinite(s[i]) &&
+                      fabsf(one - s[i]) < 1e-5f,
+                  "pair %d: score %f vs classify %f", i, s[i], one);
+        }
+    }
+    bert_model_free(m);
+    tmodel_free(&tc);
+    free(lines);
+}
+
+int main(int argc, char **argv) {
+    end_to_end();
+    if (argc > 1 && strcmp(argv[1], "e2e") == 0) { // only the end-to-end part
+        printf("test_loader e2e: %d failures\n", g_fail);
+        return g_fail ? 1 : 0;
+    }
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/loader", BERT_TMP);
     mkdir(dir, 0777);

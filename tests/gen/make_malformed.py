@@ -289,6 +289,11 @@ def main():
         return f
     c.case("labels-mismatch", BAD, "classifier.weight has 3 rows but config.json num_labels/id2label says 2",
            edited(cross(3)), files=cfg(num_labels=2))
+    c.case("classifier-bias-only", BAD, "needs a 2-D classifier.weight",
+           edited(lambda h: h.__setitem__("classifier.bias", {"dtype": "F16", "shape": [0], "data_offsets": [0, 0]})),
+           why="a zero-length classifier.bias and no weight")
+    c.case("classifier-1d", BAD, "needs a 2-D classifier.weight",
+           edited(lambda h: h.__setitem__("classifier.weight", {"dtype": "F16", "shape": [32], "data_offsets": [0, 0]})))
     c.case("cross-no-pooler", BAD, "missing tensor 'pooler.dense.weight'", edited(cross(1, pooler=False)))
 
     # --- config.json itself ---
