@@ -459,6 +459,20 @@ async function openFile(path) {
  * @returns {Promise<Model>}
  */
 export async function load(source, options = {}) {
+  try {
+    return await loadModel(source, options);
+  } catch (e) {
+    // A stream the caller handed us that was never read must not be left dangling.
+    const w = source && typeof source === 'object' ? source.weights : null;
+    try {
+      if (typeof ReadableStream !== 'undefined' && w instanceof ReadableStream && !w.locked) w.cancel(e).catch(() => {});
+      else if (typeof Response !== 'undefined' && w instanceof Response && w.body && !w.body.locked) w.body.cancel(e).catch(() => {});
+    } catch { /* best effort */ }
+    throw e;
+  }
+}
+
+async function loadModel(source, options) {
   const opts = { ...options };
   const signal = opts.signal;
   if (signal && signal.aborted) throw abortError(signal);

@@ -139,8 +139,10 @@ export async function load(source, options = {}) {
     port.onError(reject);
   });
   let model = null;
+  let closing = false; // we terminate the worker ourselves: its exit is not a failure
   let loadResolve, loadReject;
   const loading = new Promise((res, rej) => { loadResolve = res; loadReject = rej; });
+  loading.catch(() => {}); // observed below, or abandoned when we abort before posting the load
   port.on((msg) => {
     if (msg.ready) return;
     if (msg.id === 1 && !model) {
@@ -151,18 +153,29 @@ export async function load(source, options = {}) {
     if (model) model._settle(msg);
   });
   port.onError((e) => {
+    if (closing || (model && model._disposed)) return;
     const err = new BertError('INTERNAL', `worker failed: ${e && e.message ? e.message : e}`);
     loadReject(err);
     if (model) model._fail(err);
   });
   const src = portable(source);
   const onAbort = () => port.post({ id: 0, op: 'abort' });
-  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  if (signal) {
+    // The signal may have fired while the worker was starting.
+    if (signal.aborted) {
+      for (const t of src.transfer) if (typeof ReadableStream !== 'undefined' && t instanceof ReadableStream) t.cancel().catch(() => {});
+      closing = true;
+      await port.terminate();
+      throw new BertError('ABORTED', 'load aborted');
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
   port.post({ id: 1, op: 'load', args: [src.value, { ...rest, progress: !!onProgress }] }, src.transfer);
   let info;
   try {
     info = await loading;
   } catch (e) {
+    closing = true;
     await port.terminate();
     throw e;
   } finally {

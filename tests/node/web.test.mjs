@@ -382,4 +382,18 @@ describe('worker mode (bertwasm/worker in worker_threads)', () => {
     await assert.rejects(wm.embed('x'), (e) => e.code === 'DISPOSED');
     local.dispose();
   });
+
+  test('abort while the worker starts or downloads: ABORTED, stream cancelled', async () => {
+    const W = await import('../../web/worker.js');
+    for (const delay of [1, 150, 600]) {
+      const ctl = new AbortController();
+      const { stream, rec } = recordingStream(path.join(TINY, 'model.safetensors'), 65536, { delayAfter: 0, delayMs: 40 });
+      setTimeout(() => ctl.abort(), delay);
+      const err = await W.load(parts(TINY, stream), { signal: ctl.signal }).catch((e) => e);
+      assert.ok(err instanceof BertError, `delay ${delay}: ${err}`);
+      assert.equal(err.code, 'ABORTED', `delay ${delay}`);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(rec.cancelled, `delay ${delay}: stream not cancelled`);
+    }
+  });
 });
