@@ -13,9 +13,11 @@
 // ---------------------------------------------------------------------------------------------
 // Workspace layout (floats unless noted; each region 64-byte aligned). T = max_tokens * max_batch.
 //   x    (T, n_embd)        hidden state
-//   ctx  (T, n_embd)        attention output (per-head context, heads side by side)
-//   qkv  (T, 3 n_embd)      fused projections; also holds quantized activations for the FFN GEMMs
-//   ff   (T, n_ff)          FFN intermediate; also holds quantized activations for the attention GEMMs
+//   ctx  (T, n_embd)        attention output (per-head context, heads side by side); before
+//                           attention it holds the quantized activations for the Q|K|V GEMM
+//   qkv  (T, 3 n_embd)      fused projections; after attention, quantized activations for the
+//                           output projection and the FFN GEMMs
+//   ff   (FFN_CHUNK, n_ff)  FFN intermediate of one chunk of tokens
 //   starts (max_batch) int32: where each sequence begins
 //   per thread: max(GEMM panel scratch, attention scratch (4 score rows + V^T of one head))
 
@@ -31,6 +33,11 @@ static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 // Quantized activations for n_tok rows of k values: int16 values + one f32 scale per 32.
 static uint64_t qact_bytes(uint64_t n_tok, uint64_t k) { return n_tok * k * 2 + n_tok * (k / QK) * 4 + 64; }
 
+// The FFN runs over chunks of this many tokens: its n_ff-wide intermediate is the largest
+// activation (4x the hidden state), and rows are independent, so chunking bounds that buffer
+// without changing any result; chunks this long keep the GEMMs efficient.
+#define FFN_CHUNK 256
+
 // 0 on success; -1 if the sizes overflow (hp values bounded by the loader, so only on nonsense).
 static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
     if (hp->n_embd <= 0 || hp->n_ff <= 0 || hp->n_head <= 0 || hp->max_tokens <= 0 || hp->max_batch <= 0)
@@ -43,15 +50,19 @@ static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
     if (E > (1u << 20) || F > (1u << 22)) return -1;
     const uint64_t kmax = max_u64(E, F);
     uint64_t x = align64(T * E * 4);
-    uint64_t qkv = align64(max_u64(T * 3 * E * 4, max_u64(qact_bytes(T, E), qact_bytes(T, F))));
-    uint64_t ff = align64(max_u64(T * F * 4, qact_bytes(T, E)));
+    const uint64_t CH = T < FFN_CHUNK ? T : FFN_CHUNK;
+    // quantized activations live in whichever region is free during their GEMM:
+    // Q|K|V projection -> ctx; attention output -> qkv; FFN (per chunk) -> qkv
+    uint64_t ctx = align64(max_u64(T * E * 4, qact_bytes(T, E)));
+    uint64_t qkv = align64(max_u64(T * 3 * E * 4, max_u64(qact_bytes(T, E), qact_bytes(CH, max_u64(E, F)))));
+    uint64_t ff = align64(CH * F * 4);
     uint64_t gemm = bert_gemm_scratch_floats((int32_t)kmax) * 4;
     uint64_t attn = (4 * L + hd * L) * 4;
     uint64_t pool = 2 * E * 4; // pooler / classifier vectors (thread 0)
     uint64_t th = align64(max_u64(max_u64(gemm, attn), pool));
     l->x = 0;
     l->ctx = x;
-    l->qkv = l->ctx + x;
+    l->qkv = l->ctx + ctx;
     l->ff = l->qkv + qkv;
     l->starts = l->ff + ff;
     l->thread = l->starts + align64((uint64_t)hp->max_batch * 4);
@@ -167,15 +178,15 @@ typedef struct {
 
 // y = act(x W^T + b) + res over all tokens. Quantized weights get the activations quantized first
 // (into qbuf, a region not otherwise live during this GEMM).
-static bert_status linear(fwd *f, const bert_tensor *w, const bert_tensor *b, const float *x, int32_t n_in,
-                          float *y, int32_t n_out, const float *res, int act, void *qbuf) {
+static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const bert_tensor *b, const float *x,
+                          int32_t n_in, float *y, int32_t n_out, const float *res, int act, void *qbuf) {
     bert_model *m = f->m;
     if (w->ne0 != n_in || w->ne1 != n_out || !w->data || (b->data && b->ne0 != n_out))
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight shape (%d, %d) where (%d, %d) expected",
                          w->ne1, w->ne0, n_out, n_in);
     gemm_job j;
     memset(&j, 0, sizeof j);
-    j.a.n_tok = f->n_tok;
+    j.a.n_tok = n_rows;
     j.a.n_in = n_in;
     j.a.x = x;
     j.a.ldx = n_in;
@@ -196,8 +207,8 @@ static bert_status linear(fwd *f, const bert_tensor *w, const bert_tensor *b, co
                          bert_type_name(w->type));
     if (w->type == BERT_TYPE_Q8_0 || w->type == BERT_TYPE_Q4_0) {
         quant_job q = {x, n_in, n_in, (int16_t *)qbuf, NULL};
-        q.d = (float *)((char *)qbuf + (((uint64_t)f->n_tok * n_in * 2 + 63) & ~(uint64_t)63));
-        bert_parallel_for(m->pool, f->n_tok, quant_task, &q);
+        q.d = (float *)((char *)qbuf + (((uint64_t)n_rows * n_in * 2 + 63) & ~(uint64_t)63));
+        bert_parallel_for(m->pool, n_rows, quant_task, &q);
         j.a.xq = q.q;
         j.a.xd = q.d;
     }
@@ -293,16 +304,22 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
         const bert_layer *ly = &m->layers[il];
         bert_status st;
         // 2. Fused Q|K|V projection of all tokens: qkv = x Wqkv^T + bqkv.
-        if ((st = linear(f, &ly->wqkv, &ly->bqkv, f->x, E, f->qkv, 3 * E, NULL, BERT_EPI_NONE, f->ff)))
+        if ((st = linear(f, f->n_tok, &ly->wqkv, &ly->bqkv, f->x, E, f->qkv, 3 * E, NULL, BERT_EPI_NONE, f->ctx)))
             return st;
         // 3. Self-attention per (sequence, head): softmax(q k^T / sqrt(head_dim)) v -> ctx.
         bert_parallel_for(m->pool, n_seq * hp->n_head, attn_task, &aj);
         // 4. Output projection + residual (in place into x), then LayerNorm.
-        if ((st = linear(f, &ly->wo, &ly->bo, f->ctx, E, f->x, E, f->x, BERT_EPI_NONE, f->ff))) return st;
+        if ((st = linear(f, f->n_tok, &ly->wo, &ly->bo, f->ctx, E, f->x, E, f->x, BERT_EPI_NONE, f->qkv)))
+            return st;
         layernorm_rows(f, f->x, &ly->ln1_w, &ly->ln1_b);
-        // 5. FFN: ff = act(x Wi^T + bi); x = ff Wo2^T + bo2 + x; LayerNorm.
-        if ((st = linear(f, &ly->wi, &ly->bi, f->x, E, f->ff, F, NULL, act, f->qkv))) return st;
-        if ((st = linear(f, &ly->wo2, &ly->bo2, f->ff, F, f->x, E, f->x, BERT_EPI_NONE, f->qkv))) return st;
+        // 5. FFN, FFN_CHUNK tokens at a time: ff = act(x Wi^T + bi); x = ff Wo2^T + bo2 + x;
+        //    then LayerNorm.
+        for (int32_t c0 = 0; c0 < f->n_tok; c0 += FFN_CHUNK) {
+            const int32_t rows = f->n_tok - c0 < FFN_CHUNK ? f->n_tok - c0 : FFN_CHUNK;
+            float *xc = f->x + (int64_t)c0 * E;
+            if ((st = linear(f, rows, &ly->wi, &ly->bi, xc, E, f->ff, F, NULL, act, f->qkv))) return st;
+            if ((st = linear(f, rows, &ly->wo2, &ly->bo2, f->ff, F, xc, E, xc, BERT_EPI_NONE, f->qkv))) return st;
+        }
         layernorm_rows(f, f->x, &ly->ln2_w, &ly->ln2_b);
     }
     return BERT_STATUS_OK;

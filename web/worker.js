@@ -42,6 +42,13 @@ function toError(e) {
   return new BertError(e.code, e.message, e.plan ? { plan: e.plan } : undefined);
 }
 
+// Relative URLs must resolve against the page, not the worker script.
+function absolute(u) {
+  if (isNode || typeof u !== 'string' || typeof location !== 'object' || !location) return u;
+  if (/^hf:/.test(u)) return u;
+  try { return new URL(u, location.href).href; } catch { return u; }
+}
+
 // Sources that cannot cross postMessage as they are.
 function portable(source) {
   if (typeof Response !== 'undefined' && source instanceof Response) return { value: source.body, transfer: [source.body] };
@@ -158,6 +165,9 @@ export async function load(source, options = {}) {
     loadReject(err);
     if (model) model._fail(err);
   });
+  if (typeof source === 'string') source = absolute(source);
+  else if (source && typeof source === 'object' && typeof source.weights === 'string') source = { ...source, weights: absolute(source.weights) };
+  if (typeof rest.wasm === 'string') rest.wasm = absolute(rest.wasm);
   const src = portable(source);
   const onAbort = () => port.post({ id: 0, op: 'abort' });
   if (signal) {

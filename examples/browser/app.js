@@ -39,7 +39,7 @@ async function loadModel({ source = $('source').value, dtype = $('dtype').value,
   const api = mode === 'worker' ? worker : main;
   const t0 = performance.now();
   try {
-    const model = await api.load(new URL(source, location.href).href, {
+    const model = await api.load(source, { // relative URLs resolve against this page in both modes
       dtype, memoryBudget: budgetMiB * 1048576, threads,
       onProgress: (e) => {
         state.progress.push({ phase: e.phase, loaded: e.loaded, total: e.total });
