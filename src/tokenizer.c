@@ -46,6 +46,20 @@ typedef struct {
     int32_t b, e; // source byte range
 } tok_char;
 
+// A normalized character waiting in the added-token matcher's queue.
+typedef struct {
+    uint32_t cp, p;
+    int32_t ccc, b, e;
+} tok_qchar;
+
+// An added token matched in the normalized text (normalized: true): its normalized code points.
+typedef struct {
+    int32_t id;
+    uint32_t off, len; // in norm_cps
+} tok_norm;
+
+#define TOK_MAX_NORM_LEN 256 // longer normalized added tokens are not matched
+
 struct bert_tokenizer {
     // Vocabulary: token i is pool[off[i] .. off[i + 1] - 1), NUL-terminated; slots: open addressing,
     // each (id + 1) | hash tag << 24 (0 = empty). prefix_bits: a one-hash filter over the hashes of
@@ -76,6 +90,12 @@ struct bert_tokenizer {
     tok_split *splits;
     int32_t n_splits;
     uint8_t split_first[32]; // bitset of first bytes
+    // Added tokens with normalized: true, matched in the normalized text (longest match).
+    tok_norm *norms;
+    int32_t n_norms;
+    uint32_t *norm_cps;
+    int32_t max_norm_len;
+    tok_qchar *queue; // scratch: max_norm_len characters
 
     // Scratch for one word (max_chars + 1 characters): one encode call at a time per tokenizer.
     tok_char *wbuf;
@@ -221,6 +241,9 @@ void bert_tokenizer_free(bert_tokenizer *t) {
     free(t->cidx);
     free(t->hcache);
     free(t->prefix_bits);
+    free(t->norms);
+    free(t->norm_cps);
+    free(t->queue);
     free(t);
 }
 
@@ -349,6 +372,36 @@ static bert_status parse_post_processor(bert_tokenizer *t, const json_value *pp,
                      type && type->type == JSON_STRING ? type->str : "?");
 }
 
+// The normalized code points of s[0..n) (BertNormalizer as configured), as transformers.js
+// normalizes an added token's content; returns the count (writes at most cap).
+static int32_t normalize_string(const bert_tokenizer *t, const char *s, size_t n, uint32_t *out, int32_t cap);
+
+// Normalized contents of the normalized added tokens (t->norms[i].id set), and the matcher queue.
+static bert_status norms_build(bert_tokenizer *t, char *err) {
+    uint64_t total = 0;
+    int32_t k = 0;
+    for (int32_t i = 0; i < t->n_norms; i++) { // lengths; too long or empty ones are dropped
+        int32_t id = t->norms[i].id, n = normalize_string(t, t->pool + t->off[id], tok_len(t, id), NULL, 0);
+        if (n <= 0 || n > TOK_MAX_NORM_LEN) continue;
+        t->norms[k].id = id;
+        t->norms[k].off = (uint32_t)total;
+        t->norms[k].len = (uint32_t)n;
+        total += (uint64_t)n;
+        if (n > t->max_norm_len) t->max_norm_len = n;
+        k++;
+    }
+    t->n_norms = k;
+    if (!k) return BERT_STATUS_OK;
+    t->norm_cps = tok_alloc(t, total * 4);
+    t->queue = tok_alloc(t, (uint64_t)t->max_norm_len * sizeof(tok_qchar));
+    if (!t->norm_cps || !t->queue) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
+    for (int32_t i = 0; i < k; i++) {
+        int32_t id = t->norms[i].id;
+        normalize_string(t, t->pool + t->off[id], tok_len(t, id), t->norm_cps + t->norms[i].off, (int32_t)t->norms[i].len);
+    }
+    return BERT_STATUS_OK;
+}
+
 static bert_status load_json(bert_tokenizer *t, const json_value *root, char *err) {
     const json_value *model = json_get(root, "model");
     if (!model || !json_is_string(json_get(model, "type"), "WordPiece"))
@@ -420,16 +473,22 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
     }
     free(src);
 
-    // Added tokens: all are split out of the raw text (transformers.js matches the unnormalized
-    // ones there; normalized=true non-special tokens are matched the same way here, see README).
+    // Added tokens, as transformers.js: unnormalized ones (normalized defaults to !special) are
+    // split out of the raw text, normalized ones out of the normalized text (once the normalizer
+    // is known, below).
     int32_t n_added = added ? (int32_t)added->len : 0;
     t->splits = tok_alloc(t, (uint64_t)(n_added ? n_added : 1) * sizeof(tok_split));
-    if (!t->splits) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
+    t->norms = tok_alloc(t, (uint64_t)(n_added ? n_added : 1) * sizeof(tok_norm));
+    if (!t->splits || !t->norms) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
     for (const json_value *v = added ? added->child : NULL; v; v = v->next) {
         int32_t id;
         json_as_i32(json_get(v, "id"), &id);
         vocab_insert(t, id);
-        add_split(t, id, n_added);
+        int special = 0, normalized;
+        get_bool(json_get(v, "special"), &special);
+        if (get_bool(json_get(v, "normalized"), &normalized) <= 0) normalized = !special;
+        if (normalized) t->norms[t->n_norms++].id = id;
+        else add_split(t, id, n_added);
     }
 
     // Model options.
@@ -485,7 +544,9 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
         int32_t ml;
         if (json_as_i32(json_get(tr, "max_length"), &ml) == 0 && ml > 0 && ml <= 1000000) t->max_length_trunc = ml;
     }
-    return scratch_alloc(t, err);
+    st = scratch_alloc(t, err);
+    if (st) return st;
+    return norms_build(t, err);
 }
 
 bert_status bert_tokenizer_from_json(bert_tokenizer **out, const char *json, size_t n, char *err) {
@@ -672,6 +733,11 @@ typedef struct {
     int32_t wb, we;      // its byte range
     int32_t run_start;   // start of the current canonical-ordering run in wbuf
     int run_active;      // a non-Mn character with a non-zero combining class is in that run
+    // normalized added-token matcher: queue ring (t->queue), or collecting a normalized string
+    int32_t qhead, qlen;
+    uint32_t *collect;
+    int32_t n_collect, cap_collect;
+    int collecting;
 } enc_ctx;
 
 static inline void emit(enc_ctx *c, int32_t id, int32_t b, int32_t e) {
@@ -781,6 +847,72 @@ static inline void feed(enc_ctx *c, uint32_t cp, unsigned p, int32_t ccc, int32_
     }
 }
 
+// One matcher step at the head of the queue: the longest normalized added token there becomes its
+// id (ending the current word), else the head character goes on to the pre-tokenizer.
+static void norm_step(enc_ctx *c) {
+    const bert_tokenizer *t = c->t;
+    int32_t cap = t->max_norm_len, best = -1;
+    uint32_t best_len = 0;
+    for (int32_t k = 0; k < t->n_norms; k++) {
+        const tok_norm *nm = &t->norms[k];
+        if (nm->len <= best_len || nm->len > (uint32_t)c->qlen) continue;
+        uint32_t i = 0;
+        while (i < nm->len && t->queue[(c->qhead + (int32_t)i) % cap].cp == t->norm_cps[nm->off + i]) i++;
+        if (i == nm->len) {
+            best = k;
+            best_len = nm->len;
+        }
+    }
+    const tok_qchar *q = &t->queue[c->qhead];
+    if (best >= 0) {
+        end_word(c);
+        emit(c, t->norms[best].id, q->b, t->queue[(c->qhead + (int32_t)best_len - 1) % cap].e);
+    } else {
+        feed(c, q->cp, q->p, q->ccc, q->b, q->e);
+        best_len = 1;
+    }
+    c->qhead = (c->qhead + (int32_t)best_len) % cap;
+    c->qlen -= (int32_t)best_len;
+}
+
+// A normalized character when normalized added tokens exist (or while collecting a normalized
+// string): clean_text has turned whitespace into ' ' in the text transformers.js matches in.
+// (Canonical reordering runs are tracked at queue entry: exact unless a Mc with a combining
+// class meets a normalized added token within one token length.)
+static void norm_slow(enc_ctx *c, uint32_t cp, unsigned p, int32_t ccc, int32_t b, int32_t e) {
+    const bert_tokenizer *t = c->t;
+    if (t->clean_text && (p & BERT_UC_SPACE) && cp != ' ') {
+        cp = ' ';
+        p = bert_uc_props(' ');
+    }
+    if (c->collecting) {
+        if (c->n_collect < c->cap_collect) c->collect[c->n_collect] = cp;
+        c->n_collect++;
+        return;
+    }
+    int32_t cap = t->max_norm_len;
+    tok_qchar *q = &t->queue[(c->qhead + c->qlen) % cap];
+    q->cp = cp;
+    q->p = p;
+    q->ccc = ccc;
+    q->b = b;
+    q->e = e;
+    c->qlen++;
+    while (c->qlen >= cap) norm_step(c);
+}
+
+// Every normalized character goes through here on its way to the pre-tokenizer.
+static inline void emit_norm(enc_ctx *c, uint32_t cp, unsigned p, int32_t ccc, int32_t b, int32_t e) {
+    if (c->t->n_norms == 0 && !c->collecting) feed(c, cp, p, ccc, b, e);
+    else norm_slow(c, cp, p, ccc, b, e);
+}
+
+// The spaces transformers.js puts around CJK ideographs.
+static inline void cjk_space(enc_ctx *c, int32_t b, int32_t e) {
+    if (c->t->n_norms == 0 && !c->collecting) end_word(c);
+    else norm_slow(c, ' ', bert_uc_props(' '), 0, b, e);
+}
+
 // Accent stripping after NFD: Mn dropped (a zero-class Mn still ends a reordering run).
 static inline void feed_stripped(enc_ctx *c, uint32_t cp, unsigned p, int32_t b, int32_t e) {
     if (p & BERT_UC_MN) {
@@ -791,7 +923,7 @@ static inline void feed_stripped(enc_ctx *c, uint32_t cp, unsigned p, int32_t b,
         return;
     }
     int32_t ccc = (cp >= 0x1715 && cp <= 0x1D172) ? bert_uc_ccc_nonmn(cp) : 0;
-    feed(c, cp, p, ccc, b, e);
+    emit_norm(c, cp, p, ccc, b, e);
 }
 
 static inline int is_cjk_bmp(uint32_t cp) {
@@ -835,7 +967,7 @@ static void encode_section(enc_ctx *c, size_t b0, size_t b1) {
                 if (cp - 'A' < 26u) cp += 32;
                 if (!(p & BERT_UC_CASE_IGN)) prev_cased = (p & BERT_UC_CASED) != 0;
             }
-            feed(c, cp, p, 0, cb, (int32_t)pos);
+            emit_norm(c, cp, p, 0, cb, (int32_t)pos);
             continue;
         }
         cp = bert_utf8_next(s, b1, &pos);
@@ -843,7 +975,7 @@ static void encode_section(enc_ctx *c, size_t b0, size_t b1) {
         unsigned p = bert_uc_props(cp);
         if (t->clean_text && dropped_by_cleaner(cp, p)) continue;
         int cjk = t->handle_chinese && is_cjk_bmp(cp);
-        if (cjk) end_word(c);
+        if (cjk) cjk_space(c, cb, ce);
         uint32_t lc[3];
         int nl = 1;
         lc[0] = cp;
@@ -869,12 +1001,25 @@ static void encode_section(enc_ctx *c, size_t b0, size_t b1) {
                     feed_stripped(c, x, px, cb, ce);
                 }
             } else {
-                feed(c, x, x == cp ? p : bert_uc_props(x), 0, cb, ce);
+                emit_norm(c, x, x == cp ? p : bert_uc_props(x), 0, cb, ce);
             }
         }
-        if (cjk) end_word(c);
+        if (cjk) cjk_space(c, cb, ce);
     }
+    while (c->qlen > 0) norm_step(c);
     end_word(c);
+}
+
+static int32_t normalize_string(const bert_tokenizer *t, const char *s, size_t n, uint32_t *out, int32_t cap) {
+    enc_ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = t;
+    c.s = (const uint8_t *)s;
+    c.collecting = 1;
+    c.collect = out;
+    c.cap_collect = out ? cap : 0;
+    encode_section(&c, 0, n);
+    return c.n_collect;
 }
 
 // Tokenizes one sequence: added tokens are split out of the raw bytes (longest match at each

@@ -273,3 +273,30 @@ test('wasm32-wasi build gives the native output', { skip: !haveDriver && 'no dri
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+// Added tokens beyond the specials: normalized ones are matched in the normalized text
+// (transformers.js's splitter_normalized), unnormalized ones in the raw text.
+test('added tokens (normalized and not) match transformers.js', { skip: !haveDriver && 'no driver' }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'bert-tok-added-'));
+  try {
+    const base = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')).added_tokens;
+    const extra = [['COVID19', true], ['Naïve Bayes', true], ['<ent>', false], ['日本', true], ['ab', true],
+      ['abc', true], ['ΣΑΣ', true], ['x y', true], ['\u00e9t\u00e9', true]]
+      .map(([content, normalized], i) => ({ id: 30522 + i, content, single_word: false, lstrip: false, rstrip: false,
+        normalized, special: false }));
+    const dir = editVariant(root, 'added', {}, { added_tokens: [...base, ...extra] });
+    const tok = await loadReference(dir);
+    const more = ['covid19 COVID19 Covid19x xcovid19', 'naive bayes NAÏVE  BAYES naive\tbayes naïvebayes', '<ent> <ENT> x<ent>y',
+      '日本語 日本 中日本', 'xaby abc abcd ab aab', 'ΣΑΣ σας ΣΑΣΑ ΣΑΣ.', '[CLS]covid19[SEP]ab[MASK]', 'x  y x\ny X Y',
+      'ÉTÉ été e\u0301te\u0301 ete', ''].map((s) => Buffer.from(s.replace('\n', ' ')));
+    const ls = [...more, ...lines];
+    const input = Buffer.concat(ls.flatMap((l) => [l, Buffer.from('\n')]));
+    const txt = ls.map((l) => decoder.decode(l));
+    const expected = txt.map((s) => tok.encode(s).join(' '));
+    compare('added tokens', expected, runDriver(dir, [], input), txt);
+    assert.ok(expected.slice(0, more.length).join(' ').split(' ').filter((x) => Number(x) >= 30522).length >= 15,
+      'the added tokens were not exercised');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
