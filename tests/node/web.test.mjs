@@ -194,6 +194,30 @@ describe('loading', () => {
     }
   });
 
+  test('URL source over HTTP: optional files may 404, custom fetch and headers are used, NETWORK errors', async () => {
+    const { createServer } = await import('../../examples/browser/serve.mjs');
+    const server = createServer();
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${server.address().port}`;
+    try {
+      const seen = [];
+      const myFetch = (url, init) => { seen.push([String(url), init && init.headers && init.headers.Authorization]); return fetch(url, init); };
+      const m = await load(`${base}/tests/fixtures/tiny-cross`, { fetch: myFetch, headers: { Authorization: 'Bearer x' }, dtype: 'f32' });
+      assert.equal(m.config.numLabels, 1);
+      const g = crossGoldens.items[0];
+      const [r] = await m.rerank(g.query, [g.document]);
+      assert.ok(Math.abs(r.score - g.logits[0]) <= 1e-4);
+      m.dispose();
+      assert.ok(seen.some(([u]) => u.endsWith('/modules.json')), 'optional files were asked for');
+      assert.ok(seen.some(([u]) => u.endsWith('/model.safetensors')));
+      assert.ok(seen.every(([, auth]) => auth === 'Bearer x'), 'headers passed on every request');
+      await assert.rejects(load(`${base}/tests/fixtures/nothing-here`), (e) => e.code === 'BAD_MODEL' && /config\.json/.test(e.message));
+    } finally {
+      server.close();
+    }
+    await assert.rejects(load('http://127.0.0.1:9/x/'), (e) => e instanceof BertError && e.code === 'NETWORK');
+  });
+
   test('budget below the plan: BUDGET_EXCEEDED before the weight stream is read (header + one chunk at most)', async () => {
     const CH = 16384;
     const { stream, rec } = recordingStream(path.join(TINY, 'model.safetensors'), CH);
