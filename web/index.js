@@ -10,12 +10,13 @@
 // - One wasm instance per variant (single-threaded / pthreads) is shared by all models. Its heap
 //   holds each model's single arena (the C core's plan: weights + vocab + activations + staging,
 //   allocated in one piece once the safetensors header has arrived, before any weight byte is
-//   consumed) and one JS scratch block per instance.
+//   consumed). The heap grows in exact steps, never geometrically.
 // - The JS allocates two things in wasm memory: per instance, once, a 256 KiB text window (UTF-8
 //   written with TextEncoder.encodeInto; weight chunks are copied through it too); per model, its
 //   token/output buffers for maxTokens x maxBatch, allocated right after the core's arena (once the
 //   plan exists, before any weight byte) and freed with the model. Every load/dispose cycle makes
 //   the same allocations in the same order, so cycles and calls leave the memory size alone.
+//   (tokenizer.json is staged in a transient block, freed as soon as the core has read it.)
 // - A text longer than the window is tokenized in pieces cut at whitespace or ASCII punctuation,
 //   where BERT's pre-tokenizer splits anyway, so the ids equal those of the whole text (a single
 //   run of more than ~87,000 characters with neither is cut mid-word). Embedding stops reading
@@ -580,7 +581,7 @@ async function loadModel(source, options) {
     }
     const st = rt.misc;
     const model = M._bertw_loader_finish(loader, st) >>> 0;
-    const status = rt.i32[st >> 2];
+    const status = rt.i32[st >>> 2];
     if (!model) throw loaderError(status || 2);
     M._bert_loader_free(loader);
     loader = 0;
@@ -755,9 +756,9 @@ export class Model {
       const s = M._bert_tokenize(this._ptr, rt.text, nb, T, dstIds, dstTypes, offs, cap, info);
       if (s) throw this._err(s);
       const i32 = rt.i32;
-      const n = i32[info >> 2], untr = i32[(info >> 2) + 1];
+      const n = i32[info >>> 2], untr = i32[(info >>> 2) + 1];
       let offsets = null;
-      if (wantOffsets) offsets = byteToUtf16(text, Array.from(i32.subarray(offs >> 2, (offs >> 2) + 2 * n)));
+      if (wantOffsets) offsets = byteToUtf16(text, Array.from(i32.subarray(offs >>> 2, (offs >>> 2) + 2 * n)));
       return { n, untruncated: untr, offsets };
     }
     // Long text: pieces. Content tokens of each piece = its ids without [CLS] ... [SEP].
@@ -775,13 +776,13 @@ export class Model {
       const s = M._bert_tokenize(this._ptr, rt.text, pb, T, tmp, 0, offPtr, pcap, info);
       if (s) throw this._err(s);
       const i32 = rt.i32;
-      const n = i32[info >> 2];
-      untr += i32[(info >> 2) + 1] - 2;
-      if (n >= 2 && cls < 0) { cls = i32[tmp >> 2]; sep = i32[(tmp >> 2) + n - 1]; }
+      const n = i32[info >>> 2];
+      untr += i32[(info >>> 2) + 1] - 2;
+      if (n >= 2 && cls < 0) { cls = i32[tmp >>> 2]; sep = i32[(tmp >>> 2) + n - 1]; }
       if (!full) {
-        const content = i32.subarray((tmp >> 2) + 1, (tmp >> 2) + Math.max(1, n - 1));
+        const content = i32.subarray((tmp >>> 2) + 1, (tmp >>> 2) + Math.max(1, n - 1));
         let byteOffs = null;
-        if (offPtr) byteOffs = Array.from(i32.subarray((offPtr >> 2) + 2, (offPtr >> 2) + 2 * Math.max(1, n - 1)));
+        if (offPtr) byteOffs = Array.from(i32.subarray((offPtr >>> 2) + 2, (offPtr >>> 2) + 2 * Math.max(1, n - 1)));
         const room = cap - 2 - ids.length;
         const take = Math.min(room, content.length);
         for (let k = 0; k < take; k++) ids.push(content[k]);
@@ -797,12 +798,12 @@ export class Model {
     if (cls < 0) { // only whitespace: ask the core for the ids of an empty text
       const s = M._bert_tokenize(this._ptr, rt.text, 0, T, tmp, 0, 0, 2, info);
       if (s) throw this._err(s);
-      cls = rt.i32[tmp >> 2]; sep = rt.i32[(tmp >> 2) + 1];
+      cls = rt.i32[tmp >>> 2]; sep = rt.i32[(tmp >>> 2) + 1];
     }
     const all = [cls, ...ids, sep];
     const i32 = rt.i32;
-    i32.set(all, dstIds >> 2);
-    if (dstTypes) i32.fill(0, dstTypes >> 2, (dstTypes >> 2) + all.length);
+    i32.set(all, dstIds >>> 2);
+    if (dstTypes) i32.fill(0, dstTypes >>> 2, (dstTypes >>> 2) + all.length);
     return { n: all.length, untruncated: untr, offsets: wantOffsets ? [0, 0, ...offsets, 0, 0] : null };
   }
 
@@ -823,7 +824,7 @@ export class Model {
       const t = texts[i];
       if (typeof t !== 'string') throw invalid(`embed: texts[${i}] is not a string`);
       const r = this._tok(t, w + L.ids + 4 * pos, w + L.types + 4 * pos, T, false, true);
-      rt.i32[(w + L.lens >> 2) + b] = r.n;
+      rt.i32[(w + L.lens >>> 2) + b] = r.n;
       pos += r.n; b++;
       if (b === B) flush();
     }
@@ -837,7 +838,7 @@ export class Model {
     return texts.map((t, i) => {
       if (typeof t !== 'string') throw invalid(`embed: texts[${i}] is not a string`);
       const r = this._tok(t, w + L.ids, w + L.types, T, false, true);
-      rt.i32[w + L.lens >> 2] = r.n;
+      rt.i32[w + L.lens >>> 2] = r.n;
       const s = M._bert_encode(this._ptr, w + L.ids, w + L.types, w + L.lens, 1, w + L.out, r.n * dim);
       if (s) throw this._err(s);
       return new Float32Array(rt.buffer, w + L.out, r.n * dim).slice();
@@ -869,7 +870,7 @@ export class Model {
     return this._run(() => {
       const rt = this._rt, w = this._work, L = this._lay, T = this._hp.maxTokens;
       const r = this._tok(text, w + L.ids, 0, T, true, false);
-      const ids = Array.from(rt.i32.subarray(w + L.ids >> 2, (w + L.ids >> 2) + r.n));
+      const ids = Array.from(rt.i32.subarray(w + L.ids >>> 2, (w + L.ids >>> 2) + r.n));
       const tokens = ids.map((id) => rt.cstr(rt.M._bertw_token(this._ptr, id)));
       const offsets = [];
       for (let k = 0; k < r.n; k++) offsets.push([r.offsets[2 * k], r.offsets[2 * k + 1]]);
@@ -923,8 +924,8 @@ export class Model {
         const s = M._bert_tokenize_pair(this._ptr, rt.text, qb, rt.text + qb, db, T,
           w + L.ids + 4 * pos, w + L.types + 4 * pos, 0, T, w + L.info);
         if (s) throw this._err(s);
-        const n = rt.i32[w + L.info >> 2];
-        rt.i32[(w + L.lens >> 2) + b] = n;
+        const n = rt.i32[w + L.info >>> 2];
+        rt.i32[(w + L.lens >>> 2) + b] = n;
         pos += n; b++;
         if (b === B) flush();
       }
