@@ -181,7 +181,7 @@ typedef struct {
 static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const bert_tensor *b, const float *x,
                           int32_t n_in, float *y, int32_t n_out, const float *res, int act, void *qbuf) {
     bert_model *m = f->m;
-    if (w->ne0 != n_in || w->ne1 != n_out || !w->data || (b->data && b->ne0 != n_out))
+    if (w->ne0 != n_in || w->ne1 != n_out || !w->data || (b->data && (b->ne0 != n_out || b->type != BERT_TYPE_F32)))
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight shape (%d, %d) where (%d, %d) expected",
                          w->ne1, w->ne0, n_out, n_in);
     gemm_job j;
@@ -221,6 +221,35 @@ static void layernorm_rows(fwd *f, float *x, const bert_tensor *w, const bert_te
     bert_parallel_for(f->m->pool, f->n_tok, ln_task, &j);
 }
 
+// Row r of an embedding table (any storage type), as f32.
+static void embd_row(const bert_tensor *t, int32_t r, float *dst, int32_t E) {
+    bert_dequantize_row(t->type, (const char *)t->data + (uint64_t)r * bert_row_size(t->type, E), dst, E);
+}
+
+static int vec_ok(const bert_tensor *t, int32_t n) { return t->data && t->type == BERT_TYPE_F32 && t->ne0 == n; }
+static int mat_ok(const bert_tensor *t, int32_t rows, int32_t cols) {
+    return t->data && t->ne0 == cols && t->ne1 >= rows && bert_row_size(t->type, cols) != 0;
+}
+
+// The forward pass trusts nothing it indexes: every tensor it reads is present with the shape the
+// hyperparameters imply (the loader guarantees this; a hand-built or damaged model fails cleanly).
+static bert_status check_model(bert_model *m, int32_t max_len) {
+    const bert_hparams *hp = &m->hp;
+    const int32_t E = hp->n_embd, F = hp->n_ff;
+    if (E <= 0 || F <= 0 || hp->n_head <= 0 || E % hp->n_head != 0 || hp->n_layer < 0 || !m->layers)
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "hidden size %d, %d heads, %d layers: inconsistent", E,
+                         hp->n_head, hp->n_layer);
+    if (!mat_ok(&m->tok_embd, hp->n_vocab, E) || !mat_ok(&m->pos_embd, max_len, E) ||
+        !mat_ok(&m->type_embd, hp->n_type_vocab, E) || !vec_ok(&m->embd_ln_w, E) || !vec_ok(&m->embd_ln_b, E))
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "embedding tensors missing or mis-shaped");
+    for (int32_t i = 0; i < hp->n_layer; i++) {
+        const bert_layer *l = &m->layers[i];
+        if (!vec_ok(&l->ln1_w, E) || !vec_ok(&l->ln1_b, E) || !vec_ok(&l->ln2_w, E) || !vec_ok(&l->ln2_b, E))
+            return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "layer %d: LayerNorm tensors missing or mis-shaped", i);
+    }
+    return BERT_STATUS_OK;
+}
+
 static int epi_act(bert_act a) {
     return a == BERT_ACT_GELU_TANH ? BERT_EPI_GELU_TANH : a == BERT_ACT_RELU ? BERT_EPI_RELU : BERT_EPI_GELU;
 }
@@ -257,8 +286,8 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
             return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "token type id %d at %lld outside 0..%d",
                              type_ids[t], (long long)t, hp->n_type_vocab - 1);
     }
-    if (E % hp->n_head != 0)
-        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "hidden size %d not divisible by %d heads", E, hp->n_head);
+    bert_status st = check_model(m, max_len);
+    if (st) return st;
     f->n_tok = (int32_t)n_tok;
     char *base = (char *)(((uintptr_t)m->work + 63) & ~(uintptr_t)63);
     f->x = (float *)(base + f->l.x);
@@ -276,10 +305,10 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
             for (int32_t i = 0; i < seq_lens[s]; i++, t++) {
                 float *x = f->x + t * E;
                 const int32_t tt = type_ids ? type_ids[t] : 0;
-                bert_dequantize_row(m->tok_embd.type, (const char *)m->tok_embd.data + (uint64_t)ids[t] * bert_row_size(m->tok_embd.type, E), x, E);
-                bert_dequantize_row(m->pos_embd.type, (const char *)m->pos_embd.data + (uint64_t)i * bert_row_size(m->pos_embd.type, E), tmp, E);
+                embd_row(&m->tok_embd, ids[t], x, E);
+                embd_row(&m->pos_embd, i, tmp, E);
                 for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
-                bert_dequantize_row(m->type_embd.type, (const char *)m->type_embd.data + (uint64_t)tt * bert_row_size(m->type_embd.type, E), tmp, E);
+                embd_row(&m->type_embd, tt, tmp, E);
                 for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
             }
         }
@@ -302,7 +331,6 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
     const int act = epi_act(m->act);
     for (int32_t il = 0; il < hp->n_layer; il++) {
         const bert_layer *ly = &m->layers[il];
-        bert_status st;
         // 2. Fused Q|K|V projection of all tokens: qkv = x Wqkv^T + bqkv.
         if ((st = linear(f, f->n_tok, &ly->wqkv, &ly->bqkv, f->x, E, f->qkv, 3 * E, NULL, BERT_EPI_NONE, f->ctx)))
             return st;
@@ -404,7 +432,9 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
     if (nl <= 0 || !m->cls_w.data)
         return bert_fail(m->err, BERT_STATUS_UNSUPPORTED, "bert_classify: the model has no classifier head");
     if (m->cls_w.ne0 != E || m->cls_w.ne1 != nl || (m->cls_b.data && m->cls_b.ne0 != nl) ||
-        (m->pool_w.data && (m->pool_w.ne0 != E || m->pool_w.ne1 != E || !m->pool_b.data || m->pool_b.ne0 != E)))
+        (m->cls_b.data && m->cls_b.type != BERT_TYPE_F32) || bert_row_size(m->cls_w.type, E) == 0 ||
+        (m->pool_w.data && (m->pool_w.ne0 != E || m->pool_w.ne1 != E || bert_row_size(m->pool_w.type, E) == 0 ||
+                            !vec_ok(&m->pool_b, E))))
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "bert_classify: pooler/classifier shapes do not match");
     if (!out || !seq_lens || n_seq < 1 || n_seq > m->hp.max_batch)
         return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_classify: out, seq_lens and 1 <= n_seq <= %d required",
