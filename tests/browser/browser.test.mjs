@@ -79,7 +79,11 @@ for (const coi of [false, true]) {
   test(`demo ${name}: fetch-streams the fixture, same vectors as Node, plan shown`, { skip }, async () => {
     const { page, errors } = await openDemo(coi);
     assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), coi);
-    const info = await page.evaluate(() => window.demo.loadModel({ mode: 'main' }));
+    // Over budget: refused with the core's message, shown on the page.
+    const code = await page.evaluate(() => window.demo.loadModel({ mode: 'main', budgetMiB: 1 }).then(() => 'loaded', (e) => e.code));
+    assert.equal(code, 'BUDGET_EXCEEDED');
+    assert.match(await page.textContent('#progressText'), /BUDGET_EXCEEDED: .*budget/);
+    const info = await page.evaluate(() => window.demo.loadModel({ mode: 'main', budgetMiB: 512 }));
     assert.equal(info.backend, coi ? 'wasm-simd-threads' : 'wasm-simd');
     const progress = await page.evaluate(() => window.demo.state.progress);
     const w = progress.filter((e) => e.phase === 'weights');
