@@ -39,7 +39,7 @@ static float rndn(void) { // roughly normal
 static void test_exp(void) {
     double worst = 0;
     float x[4096], y[4096];
-    for (int i = 0; i < 4096; i++) x[i] = i < 4000 ? rndf(-87.0f, 88.0f) : rndf(-1.0f, 1.0f);
+    for (int i = 0; i < 4096; i++) x[i] = i < 4000 ? rndf(-80.0f, 88.0f) : rndf(-1.0f, 1.0f);
     bert_exp(x, y, 4093); // odd length: tail path
     for (int i = 0; i < 4093; i++) {
         double r = exp((double)x[i]), e = fabs(y[i] - r) / r;
@@ -47,10 +47,24 @@ static void test_exp(void) {
     }
     printf("exp: max rel err %.3g\n", worst);
     CHECK(worst < 4e-7, "vector exp rel err %.3g >= 4e-7", worst);
-    float nanv[4] = {NAN, 0.0f, -1000.0f, 1000.0f}, o[4];
-    bert_exp(nanv, o, 4);
-    CHECK(isnan(o[0]) && o[1] == 1.0f && o[2] >= 0.0f && o[2] < 1e-37f && isfinite(o[3]) && o[3] > 1e38f,
+    float nanv[8] = {NAN, 0.0f, -1000.0f, 1000.0f, -80.5f, -79.9f, -INFINITY, 88.0f}, o[8];
+    bert_exp(nanv, o, 8);
+    CHECK(isnan(o[0]) && o[1] == 1.0f && o[2] == 0.0f && isfinite(o[3]) && o[3] > 1e38f,
           "exp edges: %g %g %g %g", o[0], o[1], o[2], o[3]);
+    // flushed to 0 below -80 (never a subnormal), accurate just above
+    CHECK(o[4] == 0.0f && fabs(o[5] - exp((double)nanv[5])) < 4e-7 * exp((double)nanv[5]) && o[6] == 0.0f &&
+              fabs(o[7] - exp((double)nanv[7])) < 4e-7 * exp((double)nanv[7]),
+          "exp near the ends: %g %g %g %g", o[4], o[5], o[6], o[7]);
+    // no subnormal ever comes out of softmax or GELU
+    float row[300], g[2000];
+    for (int i = 0; i < 300; i++) row[i] = -(float)i; // spans e^0 .. e^-299
+    bert_softmax(row, 300, 1.0f);
+    for (int i = 0; i < 2000; i++) g[i] = -20.0f + 20.0f * (float)i / 2000.0f;
+    bert_gelu(g, 2000);
+    int sub = 0;
+    for (int i = 0; i < 300; i++) sub += row[i] != 0.0f && fabsf(row[i]) < 1.17549435e-38f;
+    for (int i = 0; i < 2000; i++) sub += g[i] != 0.0f && fabsf(g[i]) < 1.17549435e-38f;
+    CHECK(sub == 0, "%d subnormal outputs from softmax/gelu", sub);
 }
 
 static void test_gelu(void) {
