@@ -61,6 +61,9 @@ int main(void) {
         for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
             if (chunks[k] == 1 && tm.weights.n > 100000) continue;
             bert_load_params p = bert_load_default_params();
+            const json_value *budget = json_get(c, "budget");
+            uint64_t b = 0;
+            if (budget && !json_as_u64(budget, &b)) p.memory_budget = b;
             tload_result r;
             bert_model *m = tload(&tm, &p, chunks[k], &r);
             CHECK(r.status == want, "%s (chunk %zu): got %s, want %s: %s", file, chunks[k], bert_status_name(r.status),

@@ -76,7 +76,7 @@ class Corpus:
         self.out = out
         self.manifest = []
 
-    def case(self, name, status, fragment, safetensors, files=None, base="tiny", omit=None, why=""):
+    def case(self, name, status, fragment, safetensors, files=None, base="tiny", omit=None, why="", budget=0):
         d = os.path.join(self.out, name)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "model.safetensors"), "wb") as f:
@@ -87,7 +87,7 @@ class Corpus:
             with open(p, "wb") as f:
                 f.write(content.encode("utf-8") if isinstance(content, str) else content)
         self.manifest.append({"file": name + "/model.safetensors", "base": base, "omit": omit or [],
-                              "status": status, "message_contains": fragment, "why": why})
+                              "status": status, "message_contains": fragment, "why": why, "budget": budget})
 
 
 def write_micro(out):
@@ -323,7 +323,7 @@ def main():
                 shp = h[k]["shape"]
                 h[k]["shape"] = [{32: E, 128: F, 30522: V}.get(d, d) for d in shp]
         return f
-    c.case("absurd-plan", BUD, "more than this 64-bit build can address", edited(absurd(65536, 2000000000, 262144)),
+    c.case("absurd-plan", BUD, "build can address", edited(absurd(65536, 2000000000, 262144)),
            files=cfg(hidden_size=65536, vocab_size=2000000000, intermediate_size=262144, num_hidden_layers=1,
                      num_attention_heads=16),
            why="a self-consistent 256 TB model: refused at plan time")
@@ -331,6 +331,28 @@ def main():
            files=cfg(hidden_size=1 << 21, vocab_size=2147483647, intermediate_size=1 << 21, num_hidden_layers=1,
                      num_attention_heads=16),
            why="sizes past what the forward pass can plan")
+
+    # a 4.6 GB plan (bert-large with a 4M-token vocabulary): over a 4 GiB budget natively, and over
+    # the address space of a wasm32 build whatever the budget (same status, both messages say 4.00 GiB)
+    def big(h):
+        h2 = {"__metadata__": h["__metadata__"]}
+        for k, v in h.items():
+            if k == "__metadata__" or k.startswith("encoder.layer.1."):
+                continue
+            if k.startswith("encoder.layer.0."):
+                for i in range(24):
+                    h2[k.replace("encoder.layer.0.", "encoder.layer.%d." % i)] = dict(v)
+            else:
+                h2[k] = dict(v)
+        for k, v in h2.items():
+            if k != "__metadata__":
+                v["shape"] = [{32: 1024, 128: 4096, 30522: 4000000}.get(d, d) for d in v["shape"]]
+        h.clear()
+        h.update(h2)
+    c.case("plan-over-4gib", BUD, "4.00 GiB", edited(big),
+           files=cfg(hidden_size=1024, vocab_size=4000000, intermediate_size=4096, num_hidden_layers=24,
+                     num_attention_heads=16),
+           budget=4 << 30, why="refused at plan time, before any allocation")
 
     # --- tokenizer and sentence-transformers files ---
     mvocab = open(os.path.join(args.out, "micro", "vocab.txt"), encoding="utf-8").read()
