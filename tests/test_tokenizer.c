@@ -409,6 +409,25 @@ int main(void) {
         CHECK(st == BERT_STATUS_OK && info.n_tokens == 2 && types[0] == 0 && types[1] == 1, "minimal pair");
         bert_tokenizer_free(bad);
     }
+    // Added tokens: a normalized one is matched in the lowercased, accent-stripped text (anywhere,
+    // longest first), an unnormalized one only as written.
+    const char *added = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0, \"x\": 1}, \"unk_token\": \"[UNK]\"}, "
+                        "\"added_tokens\": [{\"id\": 2, \"content\": \"Café\", \"normalized\": true, \"special\": false}, "
+                        "{\"id\": 3, \"content\": \"cafés\", \"normalized\": true}, {\"id\": 4, \"content\": \"<E>\", \"special\": true}], "
+                        "\"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": true}, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
+                        "\"post_processor\": null}";
+    CHECK(bert_tokenizer_from_json(&bad, added, strlen(added), err) == BERT_STATUS_OK, "%s", err);
+    if (bad) {
+        const char *txt = "xCAFEx CAFÉS <E><e>";
+        bert_status st = bert_tokenizer_encode(bad, txt, strlen(txt), NULL, 0, 0, ids, types, offs, CAP, &info, err);
+        static const int32_t want[] = {1, 2, 1, 3, 4, 0, 0, 0}; // x café x | cafés | <E> | < [UNK] >
+        int ok = st == BERT_STATUS_OK && info.n_tokens == 8;
+        for (int i = 0; ok && i < 8; i++) ok = ids[i] == want[i];
+        CHECK(ok, "added tokens: %d tokens, ids %d %d %d %d %d", info.n_tokens, ids[0], ids[1], ids[2], ids[3], ids[4]);
+        CHECK(offs[2] == 1 && offs[3] == 5 && offs[6] == 7 && offs[7] == 13 && offs[8] == 14 && offs[9] == 17,
+              "added token offsets");
+        bert_tokenizer_free(bad);
+    }
 
     bert_tokenizer_free(tj);
     bert_tokenizer_free(tv);
