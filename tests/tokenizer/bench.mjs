@@ -11,7 +11,7 @@
 // Wasm driver: ${BERT_BUILD_DIR:-build}/tokenize_lines.wasm (or BERT_TOKENIZE_WASM), built with
 // tests/tokenizer/build_wasi.sh when missing.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,15 @@ const BUILD = resolve(REPO, process.env.BERT_BUILD_DIR ?? 'build');
 const NATIVE = process.env.BERT_TOKENIZE_LINES ?? join(BUILD, 'tests', 'tokenize_lines');
 const WASM = process.env.BERT_TOKENIZE_WASM ?? join(BUILD, 'tokenize_lines.wasm');
 const FIXTURE = join(REPO, 'tests', 'fixtures', 'vocab-only');
+
+// The wasm driver is (re)built when missing or older than any of its sources.
+function wasmStale(wasm) {
+  if (!existsSync(wasm)) return true;
+  const t = statSync(wasm).mtimeMs;
+  const srcs = ['tokenizer.c', 'tokenizer.h', 'unicode.c', 'unicode.h', 'unicode_tables.c', 'json.c', 'json.h', 'common.c',
+    'common.h', 'bert.h'].map((f) => join(REPO, 'src', f)).concat([join(HERE, 'tokenize_lines.c')]);
+  return srcs.some((f) => existsSync(f) && statSync(f).mtimeMs > t);
+}
 const argi = process.argv.indexOf('--seconds');
 const SECONDS = argi > 0 ? Number(process.argv[argi + 1]) : 5;
 
@@ -74,7 +83,7 @@ if (existsSync(NATIVE)) {
 
 // wasm32-wasi under node:wasi
 {
-  if (!existsSync(WASM)) {
+  if (wasmStale(WASM)) {
     const b = spawnSync('sh', [join(HERE, 'build_wasi.sh'), WASM], { stdio: 'inherit' });
     if (b.status !== 0) throw new Error('wasm build failed');
   }

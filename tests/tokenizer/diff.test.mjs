@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,15 @@ const REPO = resolve(HERE, '..', '..');
 const DRIVER = process.env.BERT_TOKENIZE_LINES ??
   join(resolve(REPO, process.env.BERT_BUILD_DIR ?? 'build'), 'tests', 'tokenize_lines');
 const FIXTURE = join(REPO, 'tests', 'fixtures', 'vocab-only');
+
+// The wasm driver is (re)built when missing or older than any of its sources.
+function wasmStale(wasm) {
+  if (!existsSync(wasm)) return true;
+  const t = statSync(wasm).mtimeMs;
+  const srcs = ['tokenizer.c', 'tokenizer.h', 'unicode.c', 'unicode.h', 'unicode_tables.c', 'json.c', 'json.h', 'common.c',
+    'common.h', 'bert.h'].map((f) => join(REPO, 'src', f)).concat([join(HERE, 'tokenize_lines.c')]);
+  return srcs.some((f) => existsSync(f) && statSync(f).mtimeMs > t);
+}
 const GEN = join(REPO, 'tests', 'gen', 'gen_model.py');
 
 export function loadCorpus(file = 'corpus.txt.gz') {
@@ -239,7 +248,7 @@ test('offsets: in range, ordered, and on ASCII lines the bytes spell the token',
 test('wasm32-wasi build gives the native output', { skip: !haveDriver && 'no driver' }, async (t) => {
   const wasm = process.env.BERT_TOKENIZE_WASM ??
     join(resolve(REPO, process.env.BERT_BUILD_DIR ?? 'build'), 'tokenize_lines.wasm');
-  if (!existsSync(wasm)) {
+  if (wasmStale(wasm)) {
     const b = spawnSync('sh', [join(HERE, 'build_wasi.sh'), wasm]);
     if (b.status !== 0) {
       t.skip(`cannot build ${wasm}: ${b.stderr}`);
