@@ -33,13 +33,23 @@ function colorOf(id) {
 
 function barPanel({ x, y, w, title, subtitle, bars, unit, digits }) {
   const labelW = 190, rowH = 22, barH = 15;
-  const max = Math.max(1e-9, ...bars.map((b) => b.value ?? 0));
+  // the scale: per group when bars are grouped (memory per model shape differs 15x), and bars
+  // marked `clip` (the native ceiling) do not stretch it: they are cut at the edge with a mark
+  const scaleOf = [];
+  let gmax = [];
+  for (const [i, b] of bars.entries()) {
+    const max = Math.max(1e-9, ...scaleOf[i] ?? [], ...(scaleOf[i]?.length ? [] : [b.value ?? 0]));
+    if (b.group) { gmax = []; scaleOf.push(null); continue; }
+    scaleOf.push(gmax);
+    if (!b.clip && b.value != null) gmax.push(b.value);
+  }
   const plotW = w - labelW - 70;
   const out = [];
   out.push(`<text x="${x}" y="${y}" class="t">${esc(title)}</text>`);
   out.push(`<text x="${x}" y="${y + 16}" class="s">${esc(subtitle)}</text>`);
   let yy = y + 30;
-  for (const b of bars) {
+  for (const [i, b] of bars.entries()) {
+    const max = Math.max(1e-9, ...scaleOf[i] ?? [], ...(scaleOf[i]?.length ? [] : [b.value ?? 0]));
     if (b.group) {
       out.push(`<text x="${x}" y="${yy + 12}" class="g">${esc(b.group)}</text>`);
       yy += rowH - 4;
@@ -50,8 +60,10 @@ function barPanel({ x, y, w, title, subtitle, bars, unit, digits }) {
       out.push(`<rect x="${x + labelW}" y="${yy}" width="${plotW * 0.02}" height="${barH}" fill="${COLORS.missing}"/>`);
       out.push(`<text x="${x + labelW + plotW * 0.02 + 4}" y="${yy + barH - 3}" class="v">${esc(b.note || 'not measured')}</text>`);
     } else {
-      const bw = Math.max(1, (b.value / max) * plotW);
+      const clipped = b.value > max * 1.05;
+      const bw = Math.max(1, Math.min(b.value / max, 1.05) * plotW);
       out.push(`<rect x="${x + labelW}" y="${yy}" width="${bw.toFixed(1)}" height="${barH}" fill="${b.color}" rx="2"/>`);
+      if (clipped) out.push(`<text x="${x + labelW + bw - 14}" y="${yy + barH - 3}" class="c">//</text>`);
       out.push(`<text x="${x + labelW + bw + 4}" y="${yy + barH - 3}" class="v">${b.value.toFixed(digits)} ${esc(unit)}</text>`);
     }
     yy += rowH;
@@ -69,12 +81,12 @@ export function renderChart(results) {
     return { value: fn(r) };
   };
   const thr = THROUGHPUT_ROWS.filter(([id]) => m?.rows?.[id]).map(([id, label]) => ({
-    label, color: colorOf(id),
+    label, color: colorOf(id), clip: id.startsWith('ort-node'),
     ...rowVal(m, id, (r) => r.sets.find((s) => s.set === 'short' && s.batch === 32)?.sentences_per_s ?? null),
   }));
   const left = barPanel({
     x: 20, y: 30, w: 520, title: `Throughput: ${m ? m.label : '?'}`,
-    subtitle: 'batch 32, ~23-token sentences, Node 20, sentences/s (higher is better)',
+    subtitle: 'batch 32, ~23-token sentences, Node 20, sentences/s (higher is better; native cut at the edge)',
     bars: thr, unit: '/s', digits: 1,
   });
 
@@ -96,7 +108,7 @@ export function renderChart(results) {
   }
   const right = barPanel({
     x: 580, y: 30, w: 520, title: 'Peak memory (whole process)',
-    subtitle: 'peak RSS while loading and embedding, GiB (lower is better)',
+    subtitle: 'peak RSS while loading and embedding, GiB (lower is better; scale per model)',
     bars: mem, unit: 'GiB', digits: 2,
   });
   const H = Math.max(left.height, right.height) + 70;
@@ -109,6 +121,7 @@ export function renderChart(results) {
  .s, .v, .f { font-size: 11px; fill: #555; }
  .l { font-size: 12px; fill: #333; }
  .g { font-size: 12px; font-weight: 600; fill: #333; }
+ .c { font-size: 12px; font-weight: 700; fill: #fff; }
  @media (prefers-color-scheme: dark) { .t, .l, .g { fill: #ddd; } .s, .v, .f { fill: #aaa; } }
 </style>
 ${left.svg}

@@ -10,6 +10,7 @@
 //          --out DIR (cache, default build-bench)  --max-seconds S (per measured set)
 //          --no-docs (full run: do not rewrite docs/bench.svg and the figures in docs/bench.md)
 //          --gen-only (generate the models and stop)
+//          --report FILE (no measuring: tables, targets, chart and docs from an earlier results.json)
 //          --no-native (skip building build-bench/native)  --no-kernels  --big-reps N (bert-base/large, default 1)
 //
 // Every configuration runs in its own child process (ref_worker.mjs / bertwasm_worker.mjs) so
@@ -273,84 +274,91 @@ const sps = (row, name, batch) => setOf(row, name, batch)?.sentences_per_s ?? nu
 
 // ---- main ----------------------------------------------------------------------------------------
 
-fs.mkdirSync(MODELS_DIR, { recursive: true });
-const gitRev = (() => { try { return run('git', ['rev-parse', '--short', 'HEAD']).stdout.trim(); } catch { return null; } })();
-say(`${QUICK ? 'quick' : 'full'} run: models ${MODELS.join(', ')}, ${REPS} repetition(s), max ${MAX_SECONDS} s per set; cache ${path.relative(REPO, OUT)}/`);
+function measureAll() {
+  fs.mkdirSync(MODELS_DIR, { recursive: true });
+  const gitRev = (() => { try { return run('git', ['rev-parse', '--short', 'HEAD']).stdout.trim(); } catch { return null; } })();
+  say(`${QUICK ? 'quick' : 'full'} run: models ${MODELS.join(', ')}, ${REPS} repetition(s), max ${MAX_SECONDS} s per set; cache ${path.relative(REPO, OUT)}/`);
 
-const dirs = {};
-for (const m of MODELS) dirs[m] = ensureModel(m);
-if (args['gen-only']) process.exit(0);
-const vocab = path.join(dirs[MODELS[0]], 'vocab.txt');
-const textsFile = path.join(OUT, 'texts.json');
-fs.writeFileSync(textsFile, JSON.stringify({ note: 'tests/bench/sentences.mjs', sets: makeSets(vocab) }));
+  const dirs = {};
+  for (const m of MODELS) dirs[m] = ensureModel(m);
+  if (args['gen-only']) process.exit(0);
+  const vocab = path.join(dirs[MODELS[0]], 'vocab.txt');
+  const textsFile = path.join(OUT, 'texts.json');
+  fs.writeFileSync(textsFile, JSON.stringify({ note: 'tests/bench/sentences.mjs', sets: makeSets(vocab) }));
 
-const nativeExe = args['no-native'] ? null : buildNative();
-const dist = {};
-for (const f of ['bertwasm.wasm', 'bertwasm-mt.wasm', 'bertwasm-wasi.wasm', 'bertwasm-wasi-relaxed.wasm']) {
-  const p = path.join(REPO, 'dist', f);
-  dist[f] = fs.existsSync(p) ? { bytes: fs.statSync(p).size, mtime: fs.statSync(p).mtime.toISOString() } : null;
-}
-say(`dist: ${Object.entries(dist).map(([k, v]) => `${k} ${v ? (v.bytes / 1024).toFixed(0) + ' KiB' : 'missing'}`).join(', ')}`);
-
-let kernels = null;
-if (!args['no-kernels']) kernels = runKernels(buildKernels());
-
-const results = {
-  date: new Date().toISOString(), quick: QUICK, git: gitRev, reps: REPS, max_seconds_per_set: MAX_SECONDS,
-  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, mem_gb: +(os.totalmem() / 1e9).toFixed(1), node: process.version },
-  dist, kernels, models: {},
-};
-
-for (const m of MODELS) {
-  const dir = dirs[m];
-  const rows = rowsFor(m);
-  const runs = Object.fromEntries(rows.map((r) => [r.id, []]));
-  // the targets are on MiniLM: it gets the repetitions; one pass of the big ones bounds the run
-  const reps = m === 'minilm' || m === 'tiny' ? REPS : Math.min(REPS, Number(args['big-reps'] || 1));
-  for (let rep = 0; rep < reps; rep++) {
-    const order = rep % 2 ? [...rows].reverse() : rows;
-    for (const row of order) {
-      say(`${m} rep ${rep + 1}/${reps}: ${row.id}`);
-      const r = runRow(row, m, dir, textsFile, nativeExe);
-      if (r.error) say(`  ${row.id}: ${r.error}`);
-      runs[row.id].push(r);
-    }
+  const nativeExe = args['no-native'] ? null : buildNative();
+  const dist = {};
+  for (const f of ['bertwasm.wasm', 'bertwasm-mt.wasm', 'bertwasm-wasi.wasm', 'bertwasm-wasi-relaxed.wasm']) {
+    const p = path.join(REPO, 'dist', f);
+    dist[f] = fs.existsSync(p) ? { bytes: fs.statSync(p).size, mtime: fs.statSync(p).mtime.toISOString() } : null;
   }
-  const sizes = {
-    safetensors: fs.statSync(path.join(dir, 'model.safetensors')).size,
-    onnx_fp32: fs.statSync(path.join(dir, 'onnx', 'model.onnx')).size +
-      (fs.existsSync(path.join(dir, 'onnx', 'model.onnx_data')) ? fs.statSync(path.join(dir, 'onnx', 'model.onnx_data')).size : 0),
-    onnx_q8: fs.statSync(path.join(dir, 'onnx', 'model_quantized.onnx')).size,
+  say(`dist: ${Object.entries(dist).map(([k, v]) => `${k} ${v ? (v.bytes / 1024).toFixed(0) + ' KiB' : 'missing'}`).join(', ')}`);
+
+  let kernels = null;
+  if (!args['no-kernels']) kernels = runKernels(buildKernels());
+
+  const results = {
+    date: new Date().toISOString(), quick: QUICK, git: gitRev, reps: REPS, max_seconds_per_set: MAX_SECONDS,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, mem_gb: +(os.totalmem() / 1e9).toFixed(1), node: process.version },
+    dist, kernels, models: {},
   };
-  const agg = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, aggregate(rs)]));
-  // ratios against onnxruntime-web with the same thread count (CLI rows are single-threaded)
-  for (const [id, row] of Object.entries(agg)) {
-    if (!id.startsWith('bertwasm') || row.error) continue;
-    const t = id.split(':t')[1];
-    row.ratio = {};
-    for (const refDtype of ['fp32', 'q8']) {
-      const ref = agg[`ort-web:${refDtype}:t${t}`];
-      if (!ref || ref.error) continue;
-      const r = {};
-      for (const s of row.sets) {
-        const b = sps(ref, s.set, s.batch);
-        if (b) r[`${s.set}:b${s.batch}`] = +(s.sentences_per_s / b).toFixed(3);
+
+  for (const m of MODELS) {
+    const dir = dirs[m];
+    const rows = rowsFor(m);
+    const runs = Object.fromEntries(rows.map((r) => [r.id, []]));
+    // the targets are on MiniLM: it gets the repetitions; one pass of the big ones bounds the run
+    const reps = m === 'minilm' || m === 'tiny' ? REPS : Math.min(REPS, Number(args['big-reps'] || 1));
+    for (let rep = 0; rep < reps; rep++) {
+      const order = rep % 2 ? [...rows].reverse() : rows;
+      for (const row of order) {
+        say(`${m} rep ${rep + 1}/${reps}: ${row.id}`);
+        const r = runRow(row, m, dir, textsFile, nativeExe);
+        if (r.error) say(`  ${row.id}: ${r.error}`);
+        runs[row.id].push(r);
       }
-      r.load_time = +(row.load_seconds / ref.load_seconds).toFixed(3);
-      r.peak_rss = +(row.peak_rss / ref.peak_rss).toFixed(3);
-      row.ratio[`vs_ort-web_${refDtype}_t${t}`] = r;
     }
+    const sizes = {
+      safetensors: fs.statSync(path.join(dir, 'model.safetensors')).size,
+      onnx_fp32: fs.statSync(path.join(dir, 'onnx', 'model.onnx')).size +
+        (fs.existsSync(path.join(dir, 'onnx', 'model.onnx_data')) ? fs.statSync(path.join(dir, 'onnx', 'model.onnx_data')).size : 0),
+      onnx_q8: fs.statSync(path.join(dir, 'onnx', 'model_quantized.onnx')).size,
+    };
+    const agg = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, aggregate(rs)]));
+    // ratios against onnxruntime-web with the same thread count (CLI rows are single-threaded)
+    for (const [id, row] of Object.entries(agg)) {
+      if (!id.startsWith('bertwasm') || row.error) continue;
+      const t = id.split(':t')[1];
+      row.ratio = {};
+      for (const refDtype of ['fp32', 'q8']) {
+        const ref = agg[`ort-web:${refDtype}:t${t}`];
+        if (!ref || ref.error) continue;
+        const r = {};
+        for (const s of row.sets) {
+          const b = sps(ref, s.set, s.batch);
+          if (b) r[`${s.set}:b${s.batch}`] = +(s.sentences_per_s / b).toFixed(3);
+        }
+        r.load_time = +(row.load_seconds / ref.load_seconds).toFixed(3);
+        r.peak_rss = +(row.peak_rss / ref.peak_rss).toFixed(3);
+        row.ratio[`vs_ort-web_${refDtype}_t${t}`] = r;
+      }
+    }
+    results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs };
+    // written after every model, so an interrupted run keeps what it measured
+    fs.writeFileSync(path.join(OUT, QUICK ? 'results-quick.partial.json' : 'results.partial.json'), JSON.stringify(results, null, 1));
   }
-  results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs };
-  // written after every model, so an interrupted run keeps what it measured
-  fs.writeFileSync(path.join(OUT, QUICK ? 'results-quick.partial.json' : 'results.partial.json'), JSON.stringify(results, null, 1));
+  return results;
 }
+
+// --report FILE: re-render the tables, targets, chart (and docs) from an earlier results.json
+const results = args.report ? JSON.parse(fs.readFileSync(path.resolve(String(args.report)), 'utf8')) : measureAll();
 
 // ---- targets -------------------------------------------------------------------------------------
 
 const R = (m, id) => results.models[m]?.rows?.[id];
 const ratio = (a, b) => (a != null && b != null && b !== 0 ? a / b : null);
 const bwLarge = R('bert-large', 'bertwasm-web:q8:t1')?.error ? R('bert-large', 'bertwasm-web:q8:t2') : R('bert-large', 'bertwasm-web:q8:t1');
+const kernels = results.kernels;
 const wasmK = kernels?.['wasm32-wasi']?.gemm?.[0];
 const targets = [
   { name: 'MiniLM b32 1 thread: bertwasm q8 / ort-web fp32', op: '>=', want: 2.5,
@@ -383,7 +391,7 @@ const fmt = (x, d = 1) => (x == null ? '-' : Number(x).toFixed(d));
 function table() {
   const lines = [];
   for (const [m, mr] of Object.entries(results.models)) {
-    const setNames = SETS[m].split(',').map((s) => s.split(':').slice(0, 2));
+    const setNames = mr.sets.split(',').map((s) => s.split(':').slice(0, 2));
     lines.push(`\n### ${mr.label} (${m}): safetensors ${(mr.sizes.safetensors / 1e6).toFixed(0)} MB, ONNX fp32 ${(mr.sizes.onnx_fp32 / 1e6).toFixed(0)} MB, ONNX q8 ${(mr.sizes.onnx_q8 / 1e6).toFixed(0)} MB\n`);
     lines.push(`| row | load s | peak RSS load GiB | peak RSS GiB | ${setNames.map(([n, b]) => `${n} b${b} sent/s`).join(' | ')} | x ort-web fp32 (${setNames[0][0]} b${setNames[0][1]}) | x ort-web q8 |`);
     lines.push(`|---|---|---|---|${setNames.map(() => '---').join('|')}|---|---|`);
@@ -418,13 +426,16 @@ function table() {
 }
 
 const md = table();
+const gitRev = results.git;
 process.stdout.write(md + '\n');
-const resultsFile = path.join(OUT, QUICK ? 'results-quick.json' : 'results.json');
-fs.writeFileSync(resultsFile, JSON.stringify(results, null, 1));
-say(`wrote ${path.relative(REPO, resultsFile)}`);
+const resultsFile = path.join(OUT, results.quick ? 'results-quick.json' : 'results.json');
+if (!args.report) {
+  fs.writeFileSync(resultsFile, JSON.stringify(results, null, 1));
+  say(`wrote ${path.relative(REPO, resultsFile)}`);
+}
 const svg = renderChart(results);
-fs.writeFileSync(path.join(OUT, QUICK ? 'bench-quick.svg' : 'bench.svg'), svg);
-if (!QUICK && !args['no-docs']) {
+fs.writeFileSync(path.join(OUT, results.quick ? 'bench-quick.svg' : 'bench.svg'), svg);
+if (!results.quick && !args['no-docs']) {
   fs.mkdirSync(path.join(REPO, 'docs'), { recursive: true });
   fs.writeFileSync(path.join(REPO, 'docs', 'bench.svg'), svg);
   const doc = path.join(REPO, 'docs', 'bench.md');
@@ -433,7 +444,7 @@ if (!QUICK && !args['no-docs']) {
     const text = fs.readFileSync(doc, 'utf8');
     const i = text.indexOf(start), j = text.indexOf(end);
     if (i >= 0 && j > i) {
-      const head = `${start}\nMeasured ${results.date.slice(0, 16).replace('T', ' ')} UTC at ${gitRev}, ${results.machine.cpus} cores (${results.machine.cpu}), Node ${process.version}, ${REPS} alternating repetitions (best of).\n`;
+      const head = `${start}\nMeasured ${results.date.slice(0, 16).replace('T', ' ')} UTC at ${gitRev}, ${results.machine.cpus} cores (${results.machine.cpu}), Node ${results.machine.node}, ${results.reps} repetition(s) of rows alternating between bertwasm and onnxruntime (best of), at most ${results.max_seconds_per_set} s per measured set.\n`;
       fs.writeFileSync(doc, text.slice(0, i) + head + md + '\n' + text.slice(j));
       say('updated docs/bench.md figures and docs/bench.svg');
     }
