@@ -22,6 +22,7 @@
 #include "common.h"
 #include "config.h"
 #include "forward.h"
+#include "kernels.h"
 #include "model.h"
 #include "quant.h"
 #include "safetensors.h"
@@ -731,13 +732,22 @@ static bert_status on_header(bert_loader *l) {
 // ---------------------------------------------------------------------------------------------
 // data
 
-static void convert_row(const uint8_t *src, bert_st_dtype dt, int64_t n, float *out) {
+// File row -> f32. bounce: an aligned scratch of one input row, for F16 rows at an odd address
+// (the SIMD converter reads uint16 lanes); it is free whenever a row is converted from the chunk.
+static void convert_row(const uint8_t *src, bert_st_dtype dt, int64_t n, float *out, uint8_t *bounce) {
     if (dt == BERT_ST_F32) {
         memcpy(out, src, (size_t)n * 4);
     } else if (dt == BERT_ST_F16) {
-        for (int64_t i = 0; i < n; i++) out[i] = bert_f16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
-    } else { // BF16
-        for (int64_t i = 0; i < n; i++) out[i] = bert_bf16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+        if ((uintptr_t)src & 1) {
+            memcpy(bounce, src, (size_t)n * 2);
+            src = bounce;
+        }
+        bert_f16_row_to_f32((const uint16_t *)(const void *)src, out, n);
+    } else { // BF16: the top half of an f32
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u = (uint32_t)src[2 * i] << 16 | (uint32_t)src[2 * i + 1] << 24;
+            memcpy(&out[i], &u, 4);
+        }
     }
 }
 
@@ -748,9 +758,9 @@ static void store_row(bert_loader *l, const bert_st_tensor *t, const bert_slot *
     uint8_t *dst = s->dst + row * s->row_out;
     bert_type type = model_dest(l->model, s->dest)->type;
     if (type == BERT_TYPE_F32) {
-        convert_row(src, t->dtype, s->ne0, (float *)(void *)dst); // f32 rows keep 4-byte alignment
+        convert_row(src, t->dtype, s->ne0, (float *)(void *)dst, l->stage); // f32 rows stay 4-byte aligned
     } else {
-        convert_row(src, t->dtype, s->ne0, l->rowf);
+        convert_row(src, t->dtype, s->ne0, l->rowf, l->stage);
         bert_quantize_row(type, l->rowf, dst, s->ne0);
     }
 }
