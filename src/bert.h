@@ -77,7 +77,7 @@ typedef enum {
 
 typedef struct {
     bert_type wtype;          // storage of the encoder's weight matrices (default q8_0)
-    bert_type embd_type;      // storage of the embedding tables (default: same as wtype)
+    bert_type embd_type;      // storage of the embedding tables (default -1: same as wtype)
     uint64_t memory_budget;   // bytes for the whole plan; 0 = no limit
     int32_t max_tokens;       // per sequence incl. [CLS]/[SEP]; 0 = the model's effective maximum
     int32_t max_batch;        // sequences per bert_encode call (default 8)
@@ -118,8 +118,9 @@ const char *bert_loader_error(const bert_loader *l);
 
 // name: the file's path inside the model folder: "config.json", "tokenizer.json", "vocab.txt",
 // "tokenizer_config.json", "special_tokens_map.json", "modules.json", "1_Pooling/config.json",
-// "sentence_bert_config.json". Unknown names are ignored. config.json must come first, and all
-// small files before the first weight byte. The data is not retained.
+// "sentence_bert_config.json". Unknown names are ignored. Any order among them (tokenizer.json wins
+// over vocab.txt), all before the first weight byte; config.json and a tokenizer are required. The
+// data is not retained.
 bert_status bert_loader_add_file(bert_loader *l, const char *name, const void *data, size_t n);
 
 // model.safetensors bytes, in order.
