@@ -635,6 +635,12 @@ static bert_status on_header(bert_loader *l) {
         return bert_fail(l->err, BERT_STATUS_BAD_MODEL, "max_position_embeddings %d is too small for [CLS] [SEP]",
                          c->n_max_pos);
     bert_layout lay;
+    bert_plan one;
+    if (plan_compute(l, l->params.wtype, l->params.embd_type, max_tokens, l->params.max_batch, &l->plan, &lay) &&
+        !plan_compute(l, l->params.wtype, l->params.embd_type, 2, 1, &one, NULL)) // the model is fine alone
+        return bert_fail(l->err, BERT_STATUS_INVALID_ARGUMENT,
+                         "params: %d tokens x %d sequences is too large for the forward pass", max_tokens,
+                         l->params.max_batch);
     if (plan_compute(l, l->params.wtype, l->params.embd_type, max_tokens, l->params.max_batch, &l->plan, &lay))
         return bert_fail(l->err, BERT_STATUS_BAD_MODEL,
                          "model sizes overflow the plan's arithmetic (hidden %d, ff %d, layers %d, vocab %d, "

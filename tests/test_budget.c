@@ -218,6 +218,11 @@ int main(void) {
         bert_model *m = tload(&tm, &q, 0, &r);
         CHECK(!m && r.status == BERT_STATUS_INVALID_ARGUMENT && strstr(r.err, "wtype"), "bad wtype: %s", r.err);
         q = p;
+        q.max_batch = 100000000; // 128 x 1e8 tokens: refused as a parameter problem, at the header
+        m = tload(&tm, &q, 0, &r);
+        CHECK(!m && r.status == BERT_STATUS_INVALID_ARGUMENT && strstr(r.err, "too large") && !r.has_plan,
+              "huge max_batch: %s %s", bert_status_name(r.status), r.err);
+        q = p;
         q.max_batch = -3;
         m = tload(&tm, &q, 0, &r);
         CHECK(!m && r.status == BERT_STATUS_INVALID_ARGUMENT, "bad max_batch");

@@ -144,6 +144,22 @@ static void check_against_file(const bert_model *m, const tfile *w, const char *
     json_free(&doc);
 }
 
+// --- allocation counting: the test links with -Wl,--wrap=malloc,... (tests/CMakeLists.txt) ---
+#ifdef BERT_WRAP_MALLOC
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+static long g_allocs = 0;
+void *__wrap_malloc(size_t n) { g_allocs++; return __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { g_allocs++; return __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { g_allocs++; return __real_realloc(p, n); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { g_allocs++; return __real_aligned_alloc(a, n); }
+#define ALLOCS() g_allocs
+#else
+#define ALLOCS() 0L
+#endif
+
 // --- end to end: the fixtures through bert_embed_texts / bert_score_pairs ---
 
 static int read_lines(const char *path, char ***lines) {
@@ -179,8 +195,10 @@ static void end_to_end(void) {
         if (!m) break;
         int32_t dim = bert_model_dim(m);
         out[pass] = malloc(sizeof(float) * (size_t)n * (size_t)dim);
+        long a0 = ALLOCS();
         bert_status st = bert_embed_texts(m, (const char *const *)lines, NULL, n, out[pass], (size_t)n * (size_t)dim);
         CHECK(st == BERT_STATUS_OK, "embed_texts: %s", bert_model_error(m));
+        CHECK(ALLOCS() == a0, "embed_texts allocated %ld times", ALLOCS() - a0);
         for (int i = 0; i < n && !st; i++) {
             double ss = 0;
             int finite = 1;
@@ -234,8 +252,10 @@ static void end_to_end(void) {
         const char *docs[] = {"Berlin has 3.5 million inhabitants.", "Paris is in France.", "Cats sleep a lot.",
                               "", "The Metropolitan Museum of Art is in New York City."};
         float s[5], one;
+        long a0 = ALLOCS();
         CHECK(bert_score_pairs(m, "How many people live in Berlin?", 31, docs, NULL, 5, s) == BERT_STATUS_OK,
               "score_pairs: %s", bert_model_error(m));
+        CHECK(ALLOCS() == a0, "score_pairs allocated %ld times", ALLOCS() - a0);
         for (int i = 0; i < 5; i++) {
             int32_t ids[128], tt[128], len;
             bert_encoding_info info;
@@ -253,6 +273,15 @@ static void end_to_end(void) {
 }
 
 int main(int argc, char **argv) {
+#ifdef BERT_WRAP_MALLOC
+    { // the counter really sees the library's allocations
+        bert_loader *l = NULL;
+        long a0 = g_allocs;
+        bert_loader_init(&l, NULL);
+        CHECK(g_allocs > a0, "malloc wrapping is not active");
+        bert_loader_free(l);
+    }
+#endif
     end_to_end();
     if (argc > 1 && strcmp(argv[1], "e2e") == 0) { // only the end-to-end part
         printf("test_loader e2e: %d failures\n", g_fail);
