@@ -42,6 +42,23 @@ static uint64_t tensors_bytes(const bert_model *m) {
     return s;
 }
 
+// config.json with one substring replaced (test-side edit of the fixture's text)
+static char *config_edit(const tfile *cfg, const char *from, const char *to, size_t *n) {
+    const char *at = strstr(cfg->data, from);
+    if (!at) {
+        fprintf(stderr, "config_edit: '%s' not in config.json\n", from);
+        exit(2);
+    }
+    size_t a = (size_t)(at - cfg->data), fl = strlen(from), tl = strlen(to);
+    char *out = malloc(cfg->n - fl + tl + 1);
+    memcpy(out, cfg->data, a);
+    memcpy(out + a, to, tl);
+    memcpy(out + a + tl, at + fl, cfg->n - a - fl);
+    *n = cfg->n - fl + tl;
+    out[*n] = 0;
+    return out;
+}
+
 int main(void) {
     tmodel tm;
     memset(&tm, 0, sizeof tm);
@@ -226,6 +243,47 @@ int main(void) {
         q.max_batch = -3;
         m = tload(&tm, &q, 0, &r);
         CHECK(!m && r.status == BERT_STATUS_INVALID_ARGUMENT, "bad max_batch");
+    }
+
+    // --- config.json variants: activation names, labels from id2label ---
+    {
+        static const struct {
+            const char *act;
+            bert_act want;
+        } acts[] = {{"\"gelu\"", BERT_ACT_GELU}, {"\"gelu_new\"", BERT_ACT_GELU_TANH},
+                    {"\"gelu_pytorch_tanh\"", BERT_ACT_GELU_TANH}, {"\"gelu_fast\"", BERT_ACT_GELU_TANH},
+                    {"\"relu\"", BERT_ACT_RELU}};
+        for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+            tmodel t2 = tm;
+            size_t n;
+            char *c = config_edit(&tm.small[0], "\"gelu\"", acts[i].act, &n);
+            t2.small[0].data = c;
+            t2.small[0].n = n;
+            bert_model *m = tload(&t2, &p, 0, &r);
+            CHECK(m && m->act == acts[i].want, "hidden_act %s: %s", acts[i].act, r.err);
+            bert_model_free(m);
+            free(c);
+        }
+        tmodel tc;
+        tmodel_read(BERT_FIXTURES "/tiny-cross", &tc);
+        size_t n;
+        char *c = config_edit(&tc.small[0], "\"num_labels\": 1,", "", &n); // labels from id2label (1)
+        tmodel t2 = tc;
+        t2.small[0].data = c;
+        t2.small[0].n = n;
+        bert_model *m = tload(&t2, &p, 0, &r);
+        CHECK(m && m->hp.n_labels == 1 && m->cls_w.ne1 == 1 && m->cls_w.type == BERT_TYPE_F32 &&
+                  m->pool_w.ne0 == 32 && m->pool_w.ne1 == 32 && m->pool_w.type == BERT_TYPE_Q8_0,
+              "cross-encoder without num_labels: %s", r.err);
+        bert_model_free(m);
+        char *c2 = config_edit(&t2.small[0], "\"0\": \"LABEL_0\"", "\"0\": \"LABEL_0\", \"1\": \"LABEL_1\"", &n);
+        t2.small[0].data = c2;
+        t2.small[0].n = n;
+        m = tload(&t2, &p, 0, &r);
+        CHECK(!m && r.status == BERT_STATUS_BAD_MODEL && strstr(r.err, "says 2"), "id2label of 2: %s", r.err);
+        free(c);
+        free(c2);
+        tmodel_free(&tc);
     }
 
     tmodel_free(&tm);

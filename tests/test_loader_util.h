@@ -42,6 +42,7 @@ static int tfile_read(const char *path, tfile *f) {
         exit(2);
     }
     f->n = (size_t)n;
+    f->data[n] = 0; // text files can be used as C strings
     fclose(fp);
     return 0;
 }
