@@ -78,6 +78,31 @@ int main(void) {
             }
             bert_model_free(m);
         }
+        // the error state is sticky: more bytes, a small file or finish give the same status and message
+        if (want != BERT_STATUS_OK) {
+            bert_loader *l = NULL;
+            bert_load_params p = bert_load_default_params();
+            uint64_t b = 0;
+            if (!json_as_u64(json_get(c, "budget"), &b)) p.memory_budget = b;
+            bert_loader_init(&l, &p);
+            bert_status st = BERT_STATUS_OK;
+            for (int i = 0; i < N_SMALL_FILES && !st; i++)
+                if (tm.small[i].data) st = bert_loader_add_file(l, small_files[i], tm.small[i].data, tm.small[i].n);
+            if (!st) st = bert_loader_write(l, tm.weights.data, tm.weights.n);
+            bert_model *m = NULL;
+            if (!st) st = bert_loader_finish(l, &m);
+            char e1[BERT_ERROR_SIZE];
+            snprintf(e1, sizeof e1, "%s", bert_loader_error(l));
+            uint64_t w1 = bert_loader_bytes_written(l);
+            bert_status s2 = bert_loader_write(l, "\0\0\0\0", 4);
+            bert_status s3 = bert_loader_add_file(l, "vocab.txt", "[CLS]\n", 6);
+            bert_status s4 = bert_loader_finish(l, &m);
+            CHECK(st == want && s2 == st && s3 == st && s4 == st && !m, "%s: not sticky (%s %s %s %s)", file,
+                  bert_status_name(st), bert_status_name(s2), bert_status_name(s3), bert_status_name(s4));
+            CHECK(strcmp(e1, bert_loader_error(l)) == 0 && w1 == bert_loader_bytes_written(l),
+                  "%s: message or byte count changed after the error", file);
+            bert_loader_free(l);
+        }
         if (want != BERT_STATUS_OK && getenv("BERT_VERBOSE")) printf("%-28s %-16s %s\n", file, bert_status_name(want), first_err);
         tmodel_free(&tm);
     }
