@@ -845,6 +845,10 @@ bert_status bert_loader_write(bert_loader *l, const void *data, size_t n) {
                                               "safetensors header length %llu is over the %llu-byte limit (not a "
                                               "safetensors file?)",
                                               (unsigned long long)h, (unsigned long long)BERT_ST_MAX_HEADER));
+            if (l->params.memory_budget && h > l->params.memory_budget) // the header buffer is transient, still
+                return set_error(l, bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED,
+                                              "the safetensors header alone is %llu bytes, over the %llu-byte budget",
+                                              (unsigned long long)h, (unsigned long long)l->params.memory_budget));
             l->header = malloc((size_t)h);
             if (!l->header)
                 return set_error(l, bert_fail(l->err, BERT_STATUS_OUT_OF_MEMORY,

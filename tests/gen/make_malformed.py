@@ -177,6 +177,8 @@ def main():
     c.case("header-len-100mb", BAD, "over the 100000000-byte limit", struct.pack("<Q", 100000001) + b"{}",
            why="length just over 100 MB")
     c.case("header-len-zero", BAD, "header length 0 is too small", struct.pack("<Q", 0), why="length 0")
+    c.case("header-over-budget", BUD, "header alone is 4192 bytes, over the 1000-byte budget", raw[:8 + hlen],
+           budget=1000, why="a budget smaller than the header: refused before buffering it")
     c.case("header-past-end", BAD, "truncated inside the header",
            struct.pack("<Q", hlen + 5000) + raw[8:8 + hlen], why="length past the end of the file")
     c.case("not-json", BAD, "not valid JSON", header_bytes("hello, world"), why="header is not JSON")
