@@ -54,6 +54,7 @@ export async function runSets(embed, textSets, sets, { maxSeconds = 60, warmupBa
     await embed(pick(texts.length - wb, wb)); // warm-up (not timed)
     const lat = [];
     let done = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     while (done < s.count) {
       const n = Math.min(s.batch, s.count - done);
@@ -64,13 +65,21 @@ export async function runSets(embed, textSets, sets, { maxSeconds = 60, warmupBa
       if ((performance.now() - t0) / 1000 > maxSeconds) break;
     }
     const sec = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpu = (c.user + c.system) / 1e6;
     const r = {
       set: s.name, batch: s.batch, sentences: done, seconds: +sec.toFixed(4),
       sentences_per_s: +(done / sec).toFixed(3),
+      // CPU time of the whole process (all its threads): on a shared machine, sentences per
+      // CPU-second of a 1-thread row is its speed had it had the core to itself; cpu_share < 1
+      // means it waited for a core
+      cpu_seconds: +cpu.toFixed(4),
+      sentences_per_cpu_s: +(done / cpu).toFixed(3),
+      cpu_share: +(cpu / sec).toFixed(3),
       batch_ms_median: +median(lat).toFixed(3),
       truncated: done < s.count,
     };
-    log(`${s.name} b${s.batch}: ${r.sentences_per_s} sentences/s (${done} in ${sec.toFixed(2)} s)`);
+    log(`${s.name} b${s.batch}: ${r.sentences_per_s} sentences/s (${done} in ${sec.toFixed(2)} s; ${r.sentences_per_cpu_s} per CPU-s, CPU share ${r.cpu_share})`);
     results.push(r);
   }
   return results;

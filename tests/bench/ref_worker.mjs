@@ -57,6 +57,7 @@ const sessionOptions = runtime === 'web'
   ? { executionProviders: ['wasm'] }
   : { intraOpNumThreads: threads, interOpNumThreads: 1 };
 const memBeforeLoad = memStatus();
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const extractor = await pipeline('feature-extraction', path.basename(model), {
   dtype,
@@ -66,6 +67,7 @@ const extractor = await pipeline('feature-extraction', path.basename(model), {
   ...(args['external-data'] && dtype === 'fp32' ? { use_external_data_format: { 'model.onnx': 1 } } : {}),
 });
 const loadSeconds = (performance.now() - t0) / 1000;
+const loadCpu = process.cpuUsage(cpu0);
 const memAfterLoad = memStatus();
 log(`loaded in ${loadSeconds.toFixed(3)} s, peak RSS ${(memAfterLoad.hwm / 2 ** 20).toFixed(0)} MiB`);
 
@@ -93,6 +95,7 @@ emit({
   impl: runtime === 'web' ? 'ort-web' : 'ort-node',
   runtime, dtype, threads, model: path.basename(model),
   load_seconds: +loadSeconds.toFixed(4),
+  load_cpu_seconds: +((loadCpu.user + loadCpu.system) / 1e6).toFixed(4),
   rss_baseline: mem0.rss,
   rss_before_load: memBeforeLoad.rss,
   peak_rss_load: memAfterLoad.hwm,
