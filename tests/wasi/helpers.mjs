@@ -37,18 +37,20 @@ export function checkBuilt(name) {
 }
 
 // Runs one build; returns { code, stdout (Buffer), stderr (string) }.
-// stdinFd: pass this file descriptor as the child's stdin instead of `input`.
-export function run(variant, args, { input, stdinFd, cwd = REPO, env = {} } = {}) {
+// stdinFd: pass this file descriptor as the child's stdin instead of `input`; stdoutFd: the
+// child's stdout goes to this descriptor (a file) instead of a pipe (r.stdout is then empty).
+export function run(variant, args, { input, stdinFd, stdoutFd, cwd = REPO, env = {} } = {}) {
   checkBuilt(variant);
   const v = VARIANTS[variant];
   const r = spawnSync(v.cmd, [...v.pre, ...args], {
     cwd,
-    ...(stdinFd !== undefined ? { stdio: [stdinFd, 'pipe', 'pipe'] } : { input: input ?? '' }),
+    stdio: [stdinFd ?? 'pipe', stdoutFd ?? 'pipe', 'pipe'],
+    ...(stdinFd === undefined ? { input: input ?? '' } : {}),
     env: { ...process.env, BERTWASM_DIRS: TMP, ...v.env, ...env },
     maxBuffer: 1 << 30,
   });
   if (r.error) throw r.error;
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+  return { code: r.status, signal: r.signal, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr.toString('utf8') };
 }
 
 // Runs and requires exit code 0; returns stdout as a string.
