@@ -9,6 +9,19 @@
 #include "forward.h"
 #include "test_loader_util.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BERT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define BERT_ASAN 1
+#endif
+#if defined(__GLIBC__) && !defined(BERT_ASAN)
+#include <malloc.h>
+#define HEAP_IN_USE() (mallinfo2().uordblks + mallinfo2().hblkhd)
+#endif
+
 static uint64_t a64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 
 static bert_plan header_plan(const tmodel *tm, const bert_load_params *p) {
@@ -163,6 +176,19 @@ int main(void) {
         }
         bert_model_free(m);
     }
+
+#ifdef HEAP_IN_USE
+    // --- the heap after a load is the plan (arena + tokenizer), up to allocator granularity ---
+    {
+        size_t u0 = HEAP_IN_USE();
+        bert_model *m = tload(&tm, &p, 65536, &r);
+        size_t u1 = HEAP_IN_USE();
+        CHECK(m && u1 - u0 >= P.total && u1 - u0 <= P.total + 32768, "heap grew %zu bytes for a %llu-byte plan",
+              u1 - u0, (unsigned long long)P.total);
+        printf("heap after load: %zu bytes, plan %llu\n", u1 - u0, (unsigned long long)P.total);
+        bert_model_free(m);
+    }
+#endif
 
     // --- fewer sequences: with q4_0 one byte short, the message names a batch that fits ---
     {
