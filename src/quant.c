@@ -5,6 +5,12 @@
 
 #include "common.h"
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#else
+#include <simde/wasm/simd128.h>
+#endif
+
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0 block must be 34 bytes (ggml layout)");
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0 block must be 18 bytes (ggml layout)");
 
@@ -49,7 +55,7 @@ static float quant_scale(float d, float *id) {
     return dr;
 }
 
-static void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+static void quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / QK; b++, x += QK) {
         float amax = 0.0f;
         for (int j = 0; j < QK; j++) {
@@ -64,12 +70,12 @@ static void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
             if (v != v) v = 0.0f;
             if (v > 127.0f) v = 127.0f;
             if (v < -127.0f) v = -127.0f;
-            y[b].qs[j] = (int8_t)roundf(v);
+            y[b].qs[j] = (int8_t)nearbyintf(v); // ties to even, like f32x4.nearest
         }
     }
 }
 
-static void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
+static void quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / QK; b++, x += QK) {
         // The signed value of largest magnitude maps to -8, using the full range -8..7.
         float amax = 0.0f, max = 0.0f;
@@ -95,7 +101,65 @@ static void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
     }
 }
 
-void bert_quantize_row(bert_type t, const float *src, void *dst, int64_t n) {
+// SIMD128 twins of the two quantizers above (the loader quantizes every weight through these, so
+// they set the load time of a q8_0 / q4_0 model). Bit-identical to the scalar versions.
+static float hmax4(v128_t v) {
+    float a = wasm_f32x4_extract_lane(v, 0), b = wasm_f32x4_extract_lane(v, 1);
+    float c = wasm_f32x4_extract_lane(v, 2), d = wasm_f32x4_extract_lane(v, 3);
+    a = b > a ? b : a;
+    c = d > c ? d : c;
+    return c > a ? c : a;
+}
+
+static void quantize_row_q8_0_simd(const float *x, block_q8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK; b++, x += QK) {
+        v128_t m = wasm_f32x4_splat(0.0f);
+        for (int j = 0; j < QK; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j))); // NaN ignored
+        float id;
+        const float d = quant_scale(hmax4(m) / 127.0f, &id);
+        y[b].d = bert_f32_to_f16(d);
+        const v128_t vid = wasm_f32x4_splat(id);
+        for (int j = 0; j < QK; j += 16) {
+            v128_t q[4];
+            for (int k = 0; k < 4; k++) { // nearest: ties to even; trunc_sat: NaN -> 0, inf -> clamp
+                q[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + j + 4 * k), vid)));
+                q[k] = wasm_i32x4_min(wasm_i32x4_max(q[k], wasm_i32x4_splat(-127)), wasm_i32x4_splat(127));
+            }
+            const v128_t v = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]), wasm_i16x8_narrow_i32x4(q[2], q[3]));
+            wasm_v128_store(y[b].qs + j, v);
+        }
+    }
+}
+
+static void quantize_row_q4_0_simd(const float *x, block_q4_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK; b++, x += QK) {
+        v128_t m = wasm_f32x4_splat(0.0f);
+        for (int j = 0; j < QK; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+        const float amax = hmax4(m);
+        float max = 0.0f; // the first value of that magnitude, with its sign
+        for (int j = 0; j < QK; j++)
+            if (fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        float id;
+        const float d = quant_scale(max / -8.0f, &id);
+        y[b].d = bert_f32_to_f16(d);
+        const v128_t vid = wasm_f32x4_splat(id), half = wasm_f32x4_splat(8.5f), eight = wasm_f32x4_splat(8.0f);
+        v128_t q[8];
+        for (int k = 0; k < 8; k++) {
+            v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + 4 * k), vid), half);
+            v = wasm_v128_bitselect(eight, v, wasm_f32x4_ne(v, v)); // NaN -> code 8 (value 0)
+            q[k] = wasm_i32x4_trunc_sat_f32x4(v);                    // truncation of v + 0.5
+            q[k] = wasm_i32x4_min(wasm_i32x4_max(q[k], wasm_i32x4_splat(0)), wasm_i32x4_splat(15));
+        }
+        const v128_t lo = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]), wasm_i16x8_narrow_i32x4(q[2], q[3]));
+        const v128_t hi = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[4], q[5]), wasm_i16x8_narrow_i32x4(q[6], q[7]));
+        wasm_v128_store(y[b].qs, wasm_v128_or(lo, wasm_i8x16_shl(hi, 4)));
+    }
+}
+
+static void quantize_row(bert_type t, const float *src, void *dst, int64_t n, int simd) {
     if (!bert_type_fits(t, n)) return;
     switch (t) {
     case BERT_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
@@ -104,10 +168,13 @@ void bert_quantize_row(bert_type t, const float *src, void *dst, int64_t n) {
         for (int64_t i = 0; i < n; i++) h[i] = bert_f32_to_f16(src[i]);
         break;
     }
-    case BERT_TYPE_Q8_0: quantize_row_q8_0(src, dst, n); break;
-    case BERT_TYPE_Q4_0: quantize_row_q4_0(src, dst, n); break;
+    case BERT_TYPE_Q8_0: simd ? quantize_row_q8_0_simd(src, dst, n) : quantize_row_q8_0_ref(src, dst, n); break;
+    case BERT_TYPE_Q4_0: simd ? quantize_row_q4_0_simd(src, dst, n) : quantize_row_q4_0_ref(src, dst, n); break;
     }
 }
+
+void bert_quantize_row(bert_type t, const float *src, void *dst, int64_t n) { quantize_row(t, src, dst, n, 1); }
+void bert_quantize_row_ref(bert_type t, const float *src, void *dst, int64_t n) { quantize_row(t, src, dst, n, 0); }
 
 void bert_dequantize_row(bert_type t, const void *src, float *dst, int64_t n) {
     if (!bert_type_fits(t, n)) return;

@@ -28,6 +28,8 @@ int bert_type_fits(bert_type t, int64_t n);
 
 // f32 -> t, one row of n values. A block of zeros gets scale 0 (no division by zero).
 void bert_quantize_row(bert_type t, const float *src, void *dst, int64_t n);
+// Scalar twin of bert_quantize_row (SIMD128); identical output. For tests.
+void bert_quantize_row_ref(bert_type t, const float *src, void *dst, int64_t n);
 // t -> f32, one row of n values.
 void bert_dequantize_row(bert_type t, const void *src, float *dst, int64_t n);
 

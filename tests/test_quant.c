@@ -230,7 +230,41 @@ static void test_quant_roundtrip(void) {
           "q8_0 layout/values: d %g qs %d %d %d", bert_f16_to_f32(b8.d), b8.qs[0], b8.qs[16], b8.qs[31]);
 }
 
+// The SIMD quantizers (what the loader uses) against their scalar twins: identical bytes.
+static void test_simd_twins(void) {
+    static float x[4096];
+    static uint8_t a[4096 / 32 * 34], b[4096 / 32 * 34];
+    const bert_type types[2] = {BERT_TYPE_Q8_0, BERT_TYPE_Q4_0};
+    int bad[2] = {0, 0};
+    for (int it = 0; it < 3000; it++) {
+        const int n = 32 * (1 + (int)(rnd32() % 128));
+        const float scale = powf(10.0f, rndf(-9.0f, 6.0f));
+        for (int i = 0; i < n; i++) x[i] = rndf(-1.0f, 1.0f) * scale;
+        switch (it % 9) { // edge content
+        case 1: memset(x, 0, 32 * sizeof(float)); break;                                   // zero block
+        case 2: x[rnd32() % n] = NAN; break;                                              // NaN
+        case 3: x[rnd32() % n] = (rnd32() & 1) ? INFINITY : -INFINITY; break;            // inf
+        case 4: for (int i = 0; i < 32; i++) x[i] = (float)((int)(rnd32() % 255) - 127); break; // ties
+        case 5: x[0] = -x[1]; x[1] = fabsf(x[1]); break;                                 // +-max tie
+        case 6: for (int i = 0; i < n; i++) x[i] = -0.0f; break;                          // negative zeros
+        case 7: x[rnd32() % n] = 1e30f; break;                                            // beyond f16
+        default: break;
+        }
+        for (int k = 0; k < 2; k++) {
+            const uint64_t rs = bert_row_size(types[k], n);
+            memset(a, 0x5A, rs);
+            memset(b, 0xA5, rs);
+            bert_quantize_row(types[k], x, a, n);
+            bert_quantize_row_ref(types[k], x, b, n);
+            bad[k] += memcmp(a, b, rs) != 0;
+        }
+    }
+    CHECK(bad[0] == 0, "q8_0: SIMD quantizer differs from the scalar twin in %d of 3000 rows", bad[0]);
+    CHECK(bad[1] == 0, "q4_0: SIMD quantizer differs from the scalar twin in %d of 3000 rows", bad[1]);
+}
+
 int main(void) {
+    test_simd_twins();
     test_f16();
     test_sizes();
     test_quant_roundtrip();
