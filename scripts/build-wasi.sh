@@ -4,12 +4,12 @@
 #   dist/bertwasm-wasi-relaxed.wasm  -msimd128 -mrelaxed-simd (kernels take their relaxed paths
 #                                    where src/kernels.c has them under __wasm_relaxed_simd__)
 # Then checks both with wasm-validate and that they import only wasi_snapshot_preview1.
-# Env: CC_WASI (default clang-22), BERT_WASI_CFLAGS (extra flags), BUILD_DIR (default build-wasi).
+# Env: CC_WASI (default clang-22), BERT_WASI_CFLAGS (extra flags), BERT_WASI_BUILD_DIR (default build-wasi).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CC=${CC_WASI:-clang-22}
-BUILD_DIR=${BUILD_DIR:-build-wasi}
+BUILD_DIR=${BERT_WASI_BUILD_DIR:-build-wasi}
 mkdir -p "$BUILD_DIR" dist
 
 CFLAGS=(--target=wasm32-wasi -Wno-deprecated -std=c11 -O3 -DNDEBUG -Isrc
