@@ -202,9 +202,9 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
     j.n_out = n_out;
     j.scratch = f->thread;
     j.scratch_stride = f->l.thread_stride / 4;
-    if (j.a.w_row == 0)
-        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight rows of %d values cannot be %s", n_in,
-                         bert_type_name(w->type));
+    if (j.a.w_row == 0 || w->nbytes / j.a.w_row < (uint64_t)n_out)
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight of %d x %d %s values does not fit its %llu bytes",
+                         n_out, n_in, bert_type_name(w->type), (unsigned long long)w->nbytes);
     if (w->type == BERT_TYPE_Q8_0 || w->type == BERT_TYPE_Q4_0) {
         quant_job q = {x, n_in, n_in, (int16_t *)qbuf, NULL};
         q.d = (float *)((char *)qbuf + (((uint64_t)n_rows * n_in * 2 + 63) & ~(uint64_t)63));
@@ -228,7 +228,8 @@ static void embd_row(const bert_tensor *t, int32_t r, float *dst, int32_t E) {
 
 static int vec_ok(const bert_tensor *t, int32_t n) { return t->data && t->type == BERT_TYPE_F32 && t->ne0 == n; }
 static int mat_ok(const bert_tensor *t, int32_t rows, int32_t cols) {
-    return t->data && t->ne0 == cols && t->ne1 >= rows && bert_row_size(t->type, cols) != 0;
+    const uint64_t row = bert_row_size(t->type, cols);
+    return t->data && t->ne0 == cols && t->ne1 >= rows && row != 0 && t->nbytes / row >= (uint64_t)rows;
 }
 
 // The forward pass trusts nothing it indexes: every tensor it reads is present with the shape the
@@ -431,10 +432,8 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
     const int32_t E = m->hp.n_embd, nl = m->hp.n_labels;
     if (nl <= 0 || !m->cls_w.data)
         return bert_fail(m->err, BERT_STATUS_UNSUPPORTED, "bert_classify: the model has no classifier head");
-    if (m->cls_w.ne0 != E || m->cls_w.ne1 != nl || (m->cls_b.data && m->cls_b.ne0 != nl) ||
-        (m->cls_b.data && m->cls_b.type != BERT_TYPE_F32) || bert_row_size(m->cls_w.type, E) == 0 ||
-        (m->pool_w.data && (m->pool_w.ne0 != E || m->pool_w.ne1 != E || bert_row_size(m->pool_w.type, E) == 0 ||
-                            !vec_ok(&m->pool_b, E))))
+    if (!mat_ok(&m->cls_w, nl, E) || (m->cls_b.data && !vec_ok(&m->cls_b, nl)) ||
+        (m->pool_w.data && (!mat_ok(&m->pool_w, E, E) || !vec_ok(&m->pool_b, E))))
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "bert_classify: pooler/classifier shapes do not match");
     if (!out || !seq_lens || n_seq < 1 || n_seq > m->hp.max_batch)
         return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_classify: out, seq_lens and 1 <= n_seq <= %d required",
