@@ -19,7 +19,7 @@ while (($#)); do
   shift
 done
 CC=${FUZZ_CC:-clang-14}
-OUT=build-fuzz
+OUT=${BERT_FUZZ_OUT:-build-fuzz}
 mkdir -p "$OUT"
 CFLAGS=(-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
         -fno-omit-frame-pointer -DSIMDE_ENABLE_NATIVE_ALIASES -msse4.1 -Isrc
