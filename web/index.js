@@ -374,7 +374,7 @@ async function gatherSource(source, opts, progress) {
   }
   tick();
   if (!results[1] && !results[2])
-    throw new BertError('BAD_MODEL', `${base}: neither tokenizer.json nor vocab.txt found`);
+    throw new BertError('BAD_MODEL', `${base}: no tokenizer: neither tokenizer.json nor vocab.txt found`);
   const files = [];
   SMALL_FILES.forEach((name, i) => { if (results[i]) files.push([name, results[i]]); });
   const weights = kind === 'path' ? { path: nodePath.join(base, 'model.safetensors') } : base + 'model.safetensors';
