@@ -1049,26 +1049,31 @@ static void put_kv_u64(FILE *f, const char *k, uint64_t v, int comma) {
 #define CLI_ADDR_LIMIT (sizeof(void *) == 4 ? (4ull << 30) : (1ull << 40))
 
 // Pushes the small files and the safetensors header (8 bytes, then the header; nothing more) into
-// a fresh loader with the given budget. Returns 0 with *ld_out (caller frees) and the write status
-// in *wst, or -1 (reported).
+// a fresh loader with the given budget (PLAN_ONLY: the header's length, see cmd_plan). Returns 0
+// with *ld_out (caller frees) and the write status in *wst, or -1 (reported).
+#define PLAN_ONLY UINT64_MAX
 static int plan_from_header(const cli_opts *o, uint64_t budget, bert_loader **ld_out, bert_status *wst,
                             uint64_t *file_size, uint64_t *bytes_read) {
-    bert_load_params p = make_params(o);
-    p.memory_budget = budget;
-    bert_loader *ld = NULL;
-    bert_status st = bert_loader_init(&ld, &p);
-    if (st) {
-        errorf(o->model, "%s: cannot create the loader", bert_status_name(st));
-        return -1;
-    }
     int rc = -1, fd = -1;
     char *wpath = path_join(o->model, "model.safetensors");
     char *buf = NULL;
     uint64_t hdr_len = 0;
     uint8_t len8[8];
+    bert_loader *ld = NULL;
     *bytes_read = 0;
+    if (read_st_prefix(wpath, &fd, file_size, len8, &hdr_len)) {
+        free(wpath);
+        return -1;
+    }
+    bert_load_params p = make_params(o);
+    p.memory_budget = budget == PLAN_ONLY ? (hdr_len > 0 ? hdr_len : 1) : budget;
+    bert_status st = bert_loader_init(&ld, &p);
+    if (st) {
+        errorf(o->model, "%s: cannot create the loader", bert_status_name(st));
+        ld = NULL;
+        goto done;
+    }
     if (add_small_files(ld, o->model)) goto done;
-    if (read_st_prefix(wpath, &fd, file_size, len8, &hdr_len)) goto done;
     *bytes_read = 8;
     *wst = bert_loader_write(ld, len8, 8);
     size_t cap = hdr_len < CLI_CHUNK ? (size_t)hdr_len : CLI_CHUNK;
@@ -1104,12 +1109,13 @@ done:
 }
 
 static int cmd_plan(const cli_opts *o) {
-    // Pass 1 with a 1-byte budget: the loader computes the plan and stops before its one
-    // allocation, so planning a 1.3 GB model costs a few KB of reading and no arena.
+    // Pass 1 with a budget of the header's own size (the loader refuses less before parsing it):
+    // the loader computes the plan and stops before its one allocation, so planning a 1.3 GB model
+    // costs a few KB of reading and no arena (any plan that does fit is at most that small).
     bert_loader *ld = NULL;
     bert_status wst = BERT_STATUS_OK;
     uint64_t file_size = 0, bytes_read = 0, bytes2 = 0;
-    if (plan_from_header(o, 1, &ld, &wst, &file_size, &bytes_read)) return EXIT_RUNTIME;
+    if (plan_from_header(o, PLAN_ONLY, &ld, &wst, &file_size, &bytes_read)) return EXIT_RUNTIME;
     bert_plan plan;
     bert_loader_get_plan(ld, &plan);
     bert_loader_free(ld);
@@ -1117,8 +1123,9 @@ static int cmd_plan(const cli_opts *o) {
     int fits = plan.total <= CLI_ADDR_LIMIT && (o->budget == 0 || plan.total <= o->budget);
     char *wpath = path_join(o->model, "model.safetensors");
     int rc = EXIT_RUNTIME;
-    if (!fits) {
+    if (!fits && (o->budget == 0 || o->budget >= plan.header_size)) {
         // Pass 2 with the caller's budget, for the loader's own message (parts, what would fit).
+        // (A budget below the header's size gets the short message below instead.)
         if (plan_from_header(o, o->budget, &ld, &wst, &file_size, &bytes2)) goto done;
     }
     if (out_open(o)) goto done;

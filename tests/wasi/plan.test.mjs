@@ -82,6 +82,11 @@ test('plan: builds agree; f32 > f16 > q8 > q4; budget exceeded prints the plan a
     const plan = JSON.parse(r.stdout.toString());
     assert.equal(plan.fits_budget, false);
     assert.equal(plan.budget, 256 * 1024 * 1024);
+    // a budget smaller than the header itself: still a plan on stdout, exit 1, one line
+    const tiny = run(v, ['plan', '--model', model, '--budget', '1KiB']);
+    assert.equal(tiny.code, 1);
+    assert.match(tiny.stderr, /^bertwasm: .*model\.safetensors: BUDGET_EXCEEDED: model needs .*budget is 1\.0 KiB\n$/);
+    assert.equal(JSON.parse(tiny.stdout.toString()).fits_budget, false);
     const ok = JSON.parse(runOk(v, ['plan', '--model', model, '--dtype', 'q4', '--max-tokens', '64', '--budget', '1GiB']));
     assert.equal(ok.fits_budget, true);
   }
