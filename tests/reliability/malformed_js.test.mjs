@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { manifest, caseParts, materializeCases, caseName, requireDist, TMP } from './common.mjs';
+import { manifest, caseParts, caseWeightsPath, materializeCases, caseName, requireDist, countingStream, TMP } from './common.mjs';
 
 requireDist();
 const { load, BertError, shutdown } = await import('../../web/index.js');
@@ -40,6 +40,7 @@ async function check(c, source, backend) {
 const modes = [
   ['parts/single', (c) => caseParts(c), 'single'],
   ['parts/threads', (c) => caseParts(c), 'threads'],
+  ['parts/stream of 997-byte chunks/single', (c) => caseParts(c, countingStream(fs.readFileSync(caseWeightsPath(c)), 997).stream), 'single'],
   ['folder/single', (c) => path.join(root, caseName(c)), 'single'],
 ];
 for (const [mode, src, backend] of modes) {
