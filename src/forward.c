@@ -109,6 +109,44 @@ static void quant_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
         bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * (j->k / QK));
 }
 
+// Outlier columns of a decomposed weight (model.h): y[t, o] += sum_j x[t, idx_j] * outl[j][o], then
+// the deferred activation. Weight columns convert from f16 64 at a time, once per token range.
+typedef struct {
+    const float *x;
+    int64_t ldx;
+    float *y;
+    int64_t ldy;
+    int32_t n_out, n_outl;
+    const int32_t *idx;
+    const uint16_t *outl; // (n_outl, n_out) f16
+    int act;              // BERT_EPI_*, applied after the correction
+} outl_job;
+
+static void outl_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
+    outl_job *j = ctx;
+    float wcol[64];
+    (void)thread;
+    for (int32_t c = 0; c < j->n_outl; c++) {
+        const uint16_t *wc = j->outl + (int64_t)c * j->n_out;
+        for (int32_t o0 = 0; o0 < j->n_out; o0 += 64) {
+            const int32_t no = j->n_out - o0 < 64 ? j->n_out - o0 : 64;
+            for (int32_t o = 0; o < no; o++) wcol[o] = bert_f16_to_f32(wc[o0 + o]);
+            for (int32_t t = begin; t < end; t++) {
+                const float xv = j->x[(int64_t)t * j->ldx + j->idx[c]];
+                float *y = j->y + (int64_t)t * j->ldy + o0;
+                for (int32_t o = 0; o < no; o++) y[o] += xv * wcol[o];
+            }
+        }
+    }
+    for (int32_t t = begin; t < end; t++) {
+        float *y = j->y + (int64_t)t * j->ldy;
+        if (j->act == BERT_EPI_GELU) bert_gelu(y, j->n_out);
+        else if (j->act == BERT_EPI_GELU_TANH) bert_gelu_tanh(y, j->n_out);
+        else if (j->act == BERT_EPI_RELU)
+            for (int32_t o = 0; o < j->n_out; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+    }
+}
+
 typedef struct {
     float *x;
     int32_t n;
@@ -212,7 +250,22 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
         j.a.xq = q.q;
         j.a.xd = q.d;
     }
+    const int decomposed = w->n_outl > 0;
+    if (decomposed) {
+        // the side columns join before the activation; a residual would have to follow it
+        if (res || !w->outl || w->n_outl > m->n_outl || w->outl_nbytes / 2 / (uint64_t)n_out < (uint64_t)w->n_outl)
+            return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier columns of a %d x %d weight are inconsistent",
+                             n_out, n_in);
+        for (int32_t c = 0; c < w->n_outl; c++)
+            if (m->outl_idx[c] < 0 || m->outl_idx[c] >= n_in)
+                return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier column %d outside %d inputs", m->outl_idx[c], n_in);
+        j.a.act = BERT_EPI_NONE;
+    }
     bert_parallel_for(m->pool, (n_out + 3) / 4, gemm_task, &j);
+    if (decomposed) {
+        outl_job o = {x, n_in, y, n_out, n_out, w->n_outl, m->outl_idx, w->outl, act};
+        bert_parallel_for(m->pool, n_rows, outl_task, &o);
+    }
     return BERT_STATUS_OK;
 }
 
@@ -221,15 +274,23 @@ static void layernorm_rows(fwd *f, float *x, const bert_tensor *w, const bert_te
     bert_parallel_for(f->m->pool, f->n_tok, ln_task, &j);
 }
 
-// Row r of an embedding table (any storage type), as f32.
-static void embd_row(const bert_tensor *t, int32_t r, float *dst, int32_t E) {
+// Row r of an embedding table (any storage type), as f32, plus its outlier columns (zero in the
+// quantized row, or zero in the side table for a row stored before they were known).
+static void embd_row(const bert_model *m, const bert_tensor *t, int32_t r, float *dst, int32_t E) {
     bert_dequantize_row(t->type, (const char *)t->data + (uint64_t)r * bert_row_size(t->type, E), dst, E);
+    for (int32_t j = 0; j < t->n_outl; j++) dst[m->outl_idx[j]] += bert_f16_to_f32(t->outl[(int64_t)j * t->ne1 + r]);
 }
 
 static int vec_ok(const bert_tensor *t, int32_t n) { return t->data && t->type == BERT_TYPE_F32 && t->ne0 == n; }
 static int mat_ok(const bert_tensor *t, int32_t rows, int32_t cols) {
     const uint64_t row = bert_row_size(t->type, cols);
     return t->data && t->ne0 == cols && t->ne1 >= rows && row != 0 && t->nbytes / row >= (uint64_t)rows;
+}
+
+// A tensor's outlier side table covers its in-use columns (model.h).
+static int outl_ok(const bert_model *m, const bert_tensor *t) {
+    return t->n_outl <= 0 || (t->n_outl <= m->n_outl && t->outl && t->ne1 > 0 &&
+                              t->outl_nbytes / 2 / (uint64_t)t->ne1 >= (uint64_t)t->n_outl);
 }
 
 // The forward pass trusts nothing it indexes: every tensor it reads is present with the shape the
@@ -243,6 +304,13 @@ static bert_status check_model(bert_model *m, int32_t max_len) {
     if (!mat_ok(&m->tok_embd, hp->n_vocab, E) || !mat_ok(&m->pos_embd, max_len, E) ||
         !mat_ok(&m->type_embd, hp->n_type_vocab, E) || !vec_ok(&m->embd_ln_w, E) || !vec_ok(&m->embd_ln_b, E))
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "embedding tensors missing or mis-shaped");
+    if (m->n_outl < 0 || m->n_outl > BERT_OUTL_MAX)
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "%d outlier dims (at most %d)", m->n_outl, BERT_OUTL_MAX);
+    for (int32_t j = 0; j < m->n_outl; j++)
+        if (m->outl_idx[j] < 0 || m->outl_idx[j] >= E)
+            return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier dim %d outside the hidden size %d", m->outl_idx[j], E);
+    if (!outl_ok(m, &m->tok_embd) || !outl_ok(m, &m->pos_embd) || !outl_ok(m, &m->type_embd) || !outl_ok(m, &m->pool_w))
+        return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier columns of the embeddings or pooler are inconsistent");
     for (int32_t i = 0; i < hp->n_layer; i++) {
         const bert_layer *l = &m->layers[i];
         if (!vec_ok(&l->ln1_w, E) || !vec_ok(&l->ln1_b, E) || !vec_ok(&l->ln2_w, E) || !vec_ok(&l->ln2_b, E))
@@ -306,10 +374,10 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
             for (int32_t i = 0; i < seq_lens[s]; i++, t++) {
                 float *x = f->x + t * E;
                 const int32_t tt = type_ids ? type_ids[t] : 0;
-                embd_row(&m->tok_embd, ids[t], x, E);
-                embd_row(&m->pos_embd, i, tmp, E);
+                embd_row(m, &m->tok_embd, ids[t], x, E);
+                embd_row(m, &m->pos_embd, i, tmp, E);
                 for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
-                embd_row(&m->type_embd, tt, tmp, E);
+                embd_row(m, &m->type_embd, tt, tmp, E);
                 for (int32_t e = 0; e < E; e++) x[e] += tmp[e];
             }
         }
@@ -366,11 +434,13 @@ static void l2_normalize(float *v, int32_t n) {
 }
 
 // Dot product of a weight row of any storage type with f32 x; row is dequantized into tmp.
-static float row_dot(const bert_tensor *w, int32_t r, const float *x, float *tmp) {
+static float row_dot(const bert_model *m, const bert_tensor *w, int32_t r, const float *x, float *tmp) {
     const int32_t n = w->ne0;
     bert_dequantize_row(w->type, (const char *)w->data + (uint64_t)r * bert_row_size(w->type, n), tmp, n);
     double acc = 0;
     for (int32_t i = 0; i < n; i++) acc += (double)tmp[i] * x[i];
+    for (int32_t j = 0; j < w->n_outl; j++) // outlier columns (zero in the quantized row)
+        acc += (double)bert_f16_to_f32(w->outl[(int64_t)j * w->ne1 + r]) * x[m->outl_idx[j]];
     return (float)acc;
 }
 
@@ -453,13 +523,13 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
         const float *h = f.x + t0 * E;
         if (m->pool_w.data) {
             for (int32_t o = 0; o < E; o++)
-                pooled[o] = tanhf(row_dot(&m->pool_w, o, h, tmp) + ((const float *)m->pool_b.data)[o]);
+                pooled[o] = tanhf(row_dot(m, &m->pool_w, o, h, tmp) + ((const float *)m->pool_b.data)[o]);
         } else {
             memcpy(pooled, h, (size_t)E * 4);
         }
         for (int32_t l = 0; l < nl; l++)
             out[(int64_t)s * nl + l] =
-                row_dot(&m->cls_w, l, pooled, tmp) + (m->cls_b.data ? ((const float *)m->cls_b.data)[l] : 0.0f);
+                row_dot(m, &m->cls_w, l, pooled, tmp) + (m->cls_b.data ? ((const float *)m->cls_b.data)[l] : 0.0f);
         t0 += seq_lens[s];
     }
     return BERT_STATUS_OK;

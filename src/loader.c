@@ -11,8 +11,13 @@
 //   the header arrives and applied then, so its order does not matter.
 // - Rows are converted straight from the caller's chunk when a whole row is in it; only a row
 //   split across chunks is copied into the staging window (one input row + one f32 row).
+// - Outlier columns (docs/loader.md): the first LayerNorm gain decides the outlier hidden dims;
+//   quantized tensors that read the hidden stream keep those input columns in an f16 side table
+//   (reserved in the plan for BERT_OUTL_MAX columns) and zeros in the quantized rows; rows stored
+//   before the first gain keep their columns and zeros in the side table.
 // - The arena holds: the bert_model struct, the layer table, the weights, the forward workspace,
 //   the token I/O buffers and the staging window; every region is 64-byte aligned.
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +106,7 @@ struct bert_loader {
     bert_model *model; // inside its arena; handed over by finish
     uint8_t *stage;    // raw row carry
     float *rowf;       // one row as f32
+    int outl_known;    // the outlier dims are decided (first LayerNorm gain seen)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -288,6 +294,21 @@ static bert_type storage_type(int kind, int64_t ne0, bert_type wtype, bert_type 
     bert_type t = kind == K_EMBD ? etype : kind == K_MAT ? wtype : BERT_TYPE_F32;
     if (!bert_type_fits(t, ne0)) t = BERT_TYPE_F16; // rows not a multiple of 32: f16 instead
     return t;
+}
+
+// Outlier-column side table of a destination stored as t: BERT_OUTL_MAX f16 columns of ne1 rows for
+// quantized tensors that read the hidden stream, else 0. Reserved at plan time, before the gains
+// that decide the outlier dims arrive, so the plan stays exact whatever they turn out to be.
+static uint64_t outl_bytes(int32_t d, bert_type t, int64_t ne1) {
+    int reads_hidden = d == D_TOK || d == D_POS || d == D_TYPE || d == D_POOL_W ||
+                       (d >= D_N_GLOBAL && ((d - D_N_GLOBAL) % L_N == L_WQKV || (d - D_N_GLOBAL) % L_N == L_WI));
+    if (!reads_hidden || (t != BERT_TYPE_Q8_0 && t != BERT_TYPE_Q4_0)) return 0;
+    return (uint64_t)BERT_OUTL_MAX * 2 * (uint64_t)ne1; // ne1 < 2^33
+}
+
+static int is_ln_gain(int32_t d) {
+    return d == D_ELN_W ||
+           (d >= D_N_GLOBAL && ((d - D_N_GLOBAL) % L_N == L_LN1_W || (d - D_N_GLOBAL) % L_N == L_LN2_W));
 }
 
 // Canonical name: no "bert." prefix, LayerNorm gamma/beta -> weight/bias. 0 if too long.
@@ -515,8 +536,10 @@ static int plan_compute(const bert_loader *l, bert_type wtype, bert_type etype, 
         int64_t ne0, ne1;
         int kind;
         dest_shape(c, l->n_labels, d, &ne0, &ne1, &kind);
-        uint64_t row = bert_row_size(storage_type(kind, ne0, wtype, etype), ne0), nb, before = pos;
+        bert_type t = storage_type(kind, ne0, wtype, etype);
+        uint64_t row = bert_row_size(t, ne0), nb, before = pos;
         if (!row || bert_mul_u64(row, (uint64_t)ne1, &nb) || add_region(&pos, nb, NULL)) return -1;
+        if (add_region(&pos, outl_bytes(d, t, ne1), NULL)) return -1;
         if (bert_add_u64(w, pos - before, &w)) return -1;
     }
     // activations: forward workspace + token I/O buffers
@@ -717,6 +740,10 @@ static bert_status on_header(bert_loader *l) {
         t->nbytes = bert_row_size(t->type, ne0) * (uint64_t)ne1;
         t->data = arena + pos;
         add_region(&pos, t->nbytes, NULL);
+        t->outl_nbytes = outl_bytes(d, t->type, ne1);
+        t->outl = (uint16_t *)(void *)(arena + pos);
+        add_region(&pos, t->outl_nbytes, NULL);
+        if (!t->outl_nbytes) t->outl = NULL;
     }
     for (int32_t i = 0; i < l->dir.n; i++) {
         bert_slot *s = &l->slots[i];
@@ -738,6 +765,11 @@ static bert_status on_header(bert_loader *l) {
 // ---------------------------------------------------------------------------------------------
 // data
 
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 // File row -> f32. bounce: an aligned scratch of one input row, for F16 rows at an odd address
 // (the SIMD converter reads uint16 lanes); it is free whenever a row is converted from the chunk.
 static void convert_row(const uint8_t *src, bert_st_dtype dt, int64_t n, float *out, uint8_t *bounce) {
@@ -757,16 +789,65 @@ static void convert_row(const uint8_t *src, bert_st_dtype dt, int64_t n, float *
     }
 }
 
+// The outlier dims from a LayerNorm gain row: |g| > BERT_OUTL_RATIO x median |g|, the
+// BERT_OUTL_MAX largest if more qualify. tmp: n floats.
+static void find_outliers(bert_model *m, const float *g, int32_t n, float *tmp) {
+    for (int32_t i = 0; i < n; i++) tmp[i] = g[i] == g[i] ? fabsf(g[i]) : 0.0f; // NaN counts as 0
+    // median: sort a copy (once per model, n <= 2^20)
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
+    const float thr = BERT_OUTL_RATIO * tmp[n / 2];
+    int32_t k = 0, idx[BERT_OUTL_MAX];
+    while (k < BERT_OUTL_MAX) { // the largest remaining gain above the threshold
+        int32_t best = -1;
+        for (int32_t i = 0; i < n; i++) {
+            float a = g[i] == g[i] ? fabsf(g[i]) : 0.0f;
+            int taken = 0;
+            for (int32_t j = 0; j < k; j++) taken |= idx[j] == i;
+            if (!taken && a > thr && (best < 0 || a > fabsf(g[best]))) best = i;
+        }
+        if (best < 0) break;
+        idx[k++] = best;
+    }
+    for (int32_t i = 1; i < k; i++) // ascending
+        for (int32_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
+            int32_t x = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = x;
+        }
+    m->n_outl = k;
+    memcpy(m->outl_idx, idx, (size_t)k * sizeof *idx);
+}
+
 // One complete input row of the current tensor, whose first byte is at data offset row_start.
 static void store_row(bert_loader *l, const bert_st_tensor *t, const bert_slot *s, const uint8_t *src,
                       uint64_t row_start) {
     uint64_t row = (row_start - t->begin) / s->row_in;
     uint8_t *dst = s->dst + row * s->row_out;
-    bert_type type = model_dest(l->model, s->dest)->type;
+    bert_model *m = l->model;
+    bert_tensor *dt = model_dest(m, s->dest);
+    bert_type type = dt->type;
     if (type == BERT_TYPE_F32) {
         convert_row(src, t->dtype, s->ne0, (float *)(void *)dst, l->stage); // f32 rows stay 4-byte aligned
+        if (!l->outl_known && is_ln_gain(s->dest)) {
+            find_outliers(m, (const float *)(void *)dst, (int32_t)s->ne0, l->rowf);
+            l->outl_known = 1;
+        }
     } else {
         convert_row(src, t->dtype, s->ne0, l->rowf, l->stage);
+        if (dt->outl) {
+            // A row that arrives before the first LayerNorm gain (a reordered file) keeps all its
+            // columns quantized and zeros in the side table: correct, only less precise.
+            uint64_t r = row + (uint64_t)s->part * (uint64_t)(dt->ne1 / 3); // fused q/k/v: rows of part
+            for (int32_t j = 0; j < BERT_OUTL_MAX; j++) {
+                uint16_t h = 0;
+                if (l->outl_known && j < m->n_outl) {
+                    float *v = &l->rowf[m->outl_idx[j]];
+                    h = bert_f32_to_f16(*v);
+                    *v = 0.0f; // the exact side column replaces it
+                }
+                dt->outl[(uint64_t)j * (uint64_t)dt->ne1 + r] = h;
+            }
+        }
         bert_quantize_row(type, l->rowf, dst, s->ne0);
     }
 }
@@ -898,6 +979,12 @@ bert_status bert_loader_finish(bert_loader *l, bert_model **out) {
                                       "file should be %llu bytes)",
                                       (unsigned long long)(l->plan.header_size + l->data_pos),
                                       l->dir.tensors[l->cur].name, (unsigned long long)l->plan.file_size));
+    // every side table now holds the outlier columns (or zeros for rows stored before they were known)
+    bert_model *m = l->model;
+    for (int32_t d = 0; d < D_N_GLOBAL + l->cfg.n_layer * L_N; d++) {
+        bert_tensor *t = model_dest(m, d);
+        if (t->outl) t->n_outl = m->n_outl;
+    }
     *out = l->model;
     l->model = NULL;
     l->phase = PH_DONE;

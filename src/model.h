@@ -21,7 +21,19 @@ typedef struct {
     int32_t ne0, ne1;
     void *data;
     uint64_t nbytes;
+    // Outlier columns (LLM.int8-style decomposition, loader.c): a quantized tensor that reads the
+    // hidden stream (fused Q|K|V, intermediate.dense, pooler, the embedding tables) keeps the model's
+    // outlier input columns (bert_model.outl_idx) exact in f16, column j at outl + j * ne1, and holds
+    // zeros there in data (a row stored before the outlier dims were known: its columns in data and
+    // zeros here; the forward pass adds both). n_outl columns are in use (0: none); outl_nbytes is
+    // reserved in the plan (BERT_OUTL_MAX columns) whether used or not.
+    uint16_t *outl;
+    uint64_t outl_nbytes;
+    int32_t n_outl;
 } bert_tensor;
+
+#define BERT_OUTL_MAX 8
+#define BERT_OUTL_RATIO 6.0f
 
 typedef struct {
     bert_tensor wqkv, bqkv;   // (3*n_embd, n_embd): query rows, then key rows, then value rows
@@ -46,6 +58,11 @@ struct bert_model {
     bert_tensor cls_w, cls_b;      // (n_labels, n_embd), present when hp.n_labels > 0; cls_w is f32
     bert_tensor pool_w, pool_b;    // (n_embd, n_embd) pooler.dense, wtype; kept only when hp.n_labels > 0
                                    // (the classifier reads tanh(pool_w . h[CLS] + pool_b))
+
+    // Outlier hidden dims (ascending): LayerNorm gains above BERT_OUTL_RATIO x their median, from the
+    // first LayerNorm gain in the file (real BERTs share these dims across all LayerNorms).
+    int32_t n_outl;
+    int32_t outl_idx[BERT_OUTL_MAX];
 
     bert_tokenizer *tok;           // owned
     void *arena;                   // the one allocation: this struct, layer table, weights, workspace,

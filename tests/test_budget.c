@@ -47,10 +47,10 @@ static uint64_t tensors_bytes(const bert_model *m) {
     const bert_tensor *g[] = {&m->tok_embd, &m->pos_embd, &m->type_embd, &m->embd_ln_w, &m->embd_ln_b,
                               &m->cls_w,    &m->cls_b,    &m->pool_w,    &m->pool_b};
     uint64_t s = 0;
-    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) s += a64(g[i]->nbytes);
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) s += a64(g[i]->nbytes) + a64(g[i]->outl_nbytes);
     for (int32_t il = 0; il < m->hp.n_layer; il++) {
         const bert_tensor *t = &m->layers[il].wqkv;
-        for (size_t k = 0; k < sizeof(bert_layer) / sizeof(bert_tensor); k++) s += a64(t[k].nbytes);
+        for (size_t k = 0; k < sizeof(bert_layer) / sizeof(bert_tensor); k++) s += a64(t[k].nbytes) + a64(t[k].outl_nbytes);
     }
     return s;
 }

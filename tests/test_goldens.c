@@ -10,6 +10,7 @@
 
 #include "bert.h"
 #include "json.h"
+#include "model.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -174,6 +175,41 @@ static const struct {
     {BERT_TYPE_Q4_0, 0.98, -1, -1}, // no stated bound on the outlier variant: reported only
 };
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Quantized storage decomposes the outlier columns (model.h): the loader's outlier dims are the
+// embeddings LayerNorm gains above BERT_OUTL_RATIO x their median (recomputed here), the fixture
+// with planted outliers has some and the plain ones none, and every tensor that reads the hidden
+// stream uses them (the standard file order brings the gains first).
+static void check_outlier_dims(const bert_model *m, const char *label, int outliers) {
+    const int32_t E = m->hp.n_embd;
+    const float *g = m->embd_ln_w.data;
+    double a[4096];
+    if (E > 4096) return;
+    for (int32_t i = 0; i < E; i++) a[i] = fabs(g[i]);
+    qsort(a, (size_t)E, sizeof *a, cmp_double);
+    const double thr = BERT_OUTL_RATIO * a[E / 2];
+    int32_t want[BERT_OUTL_MAX], nw = 0;
+    for (int32_t i = 0; i < E && nw < BERT_OUTL_MAX; i++)
+        if (fabs(g[i]) > thr) want[nw++] = i;
+    CHECK(outliers ? nw > 0 : nw == 0, "%s: %d gains above %.1fx the median", label, nw, (double)BERT_OUTL_RATIO);
+    CHECK(m->n_outl == nw && memcmp(m->outl_idx, want, sizeof(int32_t) * (size_t)nw) == 0,
+          "%s: loader found %d outlier dims, expected %d", label, m->n_outl, nw);
+    int ok = m->tok_embd.n_outl == m->n_outl && m->pos_embd.n_outl == m->n_outl && m->type_embd.n_outl == m->n_outl;
+    for (int32_t il = 0; il < m->hp.n_layer; il++)
+        ok &= m->layers[il].wqkv.n_outl == m->n_outl && m->layers[il].wi.n_outl == m->n_outl &&
+              m->layers[il].wo.n_outl == 0 && m->layers[il].wo2.n_outl == 0;
+    CHECK(ok, "%s: not every hidden-stream tensor uses the %d outlier columns", label, m->n_outl);
+    if (outliers) {
+        printf("%-14s %-5s outlier dims:", label, bert_type_name(m->layers[0].wqkv.type));
+        for (int32_t j = 0; j < m->n_outl; j++) printf(" %d (gain x%.1f of median)", m->outl_idx[j], fabs(g[m->outl_idx[j]]) / a[E / 2]);
+        printf("\n");
+    }
+}
+
 static void test_embeddings(const char *label, const char *dir, const char *goldens_path, int outliers, int n_threads) {
     size_t n;
     char *text = read_file(goldens_path, &n);
@@ -191,6 +227,7 @@ static void test_embeddings(const char *label, const char *dir, const char *gold
         bert_model *m = load_model(dir, bounds[k].t, BERT_POOLING_DEFAULT, n_threads);
         CHECK(m != NULL, "%s: cannot load with %s", label, bert_type_name(bounds[k].t));
         if (!m) continue;
+        if (bounds[k].t == BERT_TYPE_Q8_0 || bounds[k].t == BERT_TYPE_Q4_0) check_outlier_dims(m, label, outliers);
         cmp a, b;
         int tok_mismatch;
         run_embed(m, items, &a, &b, &tok_mismatch);
@@ -364,6 +401,90 @@ static int regenerate(const char *goldens_path, const char *out_dir) {
     return rc;
 }
 
+// The outlier fixture in a shuffled file order (with the MLM head, this seed puts layer 0's value
+// weight before every LayerNorm gain): tensors that arrive before the first LayerNorm
+// gain are quantized whole (no side columns), the others keep them; either way each tensor uses all
+// outlier columns or none, and the model still works (cosine reported, not bound: it depends on
+// which tensors came first).
+static void test_outliers_shuffled(void) {
+    char dir[1024], cmd[2048], gpath[1024];
+    snprintf(dir, sizeof dir, "%s/tiny-outliers-shuffled", BERT_TMP);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 %s --shape tiny --dtype F16 --no-prefix --seed 1 --outliers --shuffle --mlm-head --out %s > /dev/null",
+             BERT_GEN, dir);
+    int rc = system(cmd);
+    CHECK(rc == 0, "could not generate %s", dir);
+    snprintf(gpath, sizeof gpath, "%s/tiny/goldens-outliers.json", BERT_FIXTURES);
+    size_t n;
+    char *text = rc ? NULL : read_file(gpath, &n);
+    json_doc doc;
+    if (!text || json_parse(&doc, text, n) != 0) {
+        CHECK(0, "cannot read %s", gpath);
+        free(text);
+        return;
+    }
+    // file order: data offset of the first LayerNorm gain and of layer 0's q/k/v weights
+    double first_gain = 1e300, qkv_off[3] = {-1, -1, -1};
+    char path[1100];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    size_t fn;
+    char *file = read_file(path, &fn);
+    json_doc hdr;
+    uint64_t hl = 0;
+    for (int i = 7; file && fn >= 8 && i >= 0; i--) hl = hl << 8 | (unsigned char)file[i];
+    if (file && hl && 8 + hl <= fn && json_parse(&hdr, file + 8, (size_t)hl) == 0) {
+        static const char *const qkv[3] = {"query", "key", "value"};
+        for (const json_value *t = hdr.root->child; t; t = t->next) {
+            const json_value *off = json_get(t, "data_offsets");
+            if (!off || !off->child) continue;
+            if (strstr(t->key, "LayerNorm.weight") && off->child->num < first_gain) first_gain = off->child->num;
+            for (int p = 0; p < 3; p++) {
+                char want[96];
+                snprintf(want, sizeof want, "encoder.layer.0.attention.self.%s.weight", qkv[p]);
+                if (strcmp(t->key, want) == 0) qkv_off[p] = off->child->num;
+            }
+        }
+        json_free(&hdr);
+    }
+    free(file);
+    CHECK(first_gain < 1e300 && qkv_off[0] >= 0 && qkv_off[1] >= 0 && qkv_off[2] >= 0, "%s: header not understood", path);
+    bert_model *m = load_model(dir, BERT_TYPE_Q8_0, BERT_POOLING_DEFAULT, 1);
+    CHECK(m != NULL, "tiny-outliers shuffled: cannot load");
+    if (m) {
+        // each q/k/v third of layer 0: side columns filled iff it came after the first gain
+        const bert_tensor *w = &m->layers[0].wqkv;
+        const int32_t E = m->hp.n_embd;
+        int early = 0;
+        CHECK(m->n_outl > 0 && w->n_outl == m->n_outl, "tiny-outliers shuffled: %d / %d outlier columns", w->n_outl,
+              m->n_outl);
+        for (int p = 0; p < 3 && w->n_outl > 0; p++) {
+            int nonzero = 0, quant_nonzero = 0;
+            for (int32_t r = p * E; r < (p + 1) * E; r++)
+                for (int32_t j = 0; j < w->n_outl; j++) {
+                    nonzero += w->outl[(int64_t)j * w->ne1 + r] != 0;
+                    // the q8_0 value of that column in the quantized row
+                    const int8_t *q = (const int8_t *)w->data + (int64_t)r * (E / 32) * 34 + (m->outl_idx[j] / 32) * 34 + 2;
+                    quant_nonzero += q[m->outl_idx[j] % 32] != 0;
+                }
+            const int after = qkv_off[p] > first_gain;
+            early += !after;
+            CHECK(after ? nonzero > 0 && quant_nonzero == 0 : nonzero == 0 && quant_nonzero > 0,
+                  "layer 0 part %d (%s the first gain): %d side values, %d quantized outlier values nonzero", p,
+                  after ? "after" : "before", nonzero, quant_nonzero);
+        }
+        CHECK(early > 0, "the shuffled file no longer puts a q/k/v weight before the first gain (test lost its case)");
+        cmp a, b;
+        int tok_mismatch;
+        run_embed(m, json_get(doc.root, "items"), &a, &b, &tok_mismatch);
+        printf("tiny-outliers  q8_0  shuffled file (%d of layer 0's q/k/v before the first gain): min cos %.7f (info)\n",
+               early, a.min_cos);
+        CHECK(a.min_cos > 0, "tiny-outliers shuffled: min cos %.7f", a.min_cos);
+        bert_model_free(m);
+    }
+    json_free(&doc);
+    free(text);
+}
+
 // The worker pool splits GEMMs by output rows, attention by (sequence, head) and LayerNorm by
 // token: every value is computed by the same code in the same order, so any thread count must give
 // bit-identical outputs. (Serial builds: the pool is absent and this compares serial with serial.)
@@ -523,6 +644,7 @@ int main(int argc, char **argv) {
         CHECK(rc == 0, "could not regenerate %s", variants[i][1]);
         if (rc == 0) test_embeddings(variants[i][1], dir, gpath, is_outliers, 1);
     }
+    if (outliers_only) test_outliers_shuffled();
     if (failures) {
         printf("test_goldens: %d failures\n", failures);
         return 1;
