@@ -326,6 +326,7 @@ function measureAll() {
       onnx_q8: fs.statSync(path.join(dir, 'onnx', 'model_quantized.onnx')).size,
     };
     const agg = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, aggregate(rs)]));
+    for (const row of Object.values(agg)) row.run_date = results.date;
     addRatios(agg);
     results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs };
     // written after every model, so an interrupted run keeps what it measured
@@ -365,6 +366,9 @@ function mergeInto(fresh) {
   const old = JSON.parse(fs.readFileSync(file, 'utf8'));
   const out = { ...fresh, merged_from: [...(old.merged_from || []), old.date], models: { ...old.models } };
   if (!fresh.kernels) out.kernels = old.kernels;
+  for (const [m, mr] of Object.entries(old.models)) {
+    for (const row of Object.values(mr.rows)) row.run_date ??= old.date;
+  }
   for (const [m, mr] of Object.entries(fresh.models)) {
     if (ONLY && old.models[m]) {
       const rows = { ...old.models[m].rows, ...mr.rows };
@@ -437,20 +441,28 @@ function table() {
     const s0 = `${setNames[0][0]} b${setNames[0][1]}`;
     lines.push(`| row | load s | peak RSS load GiB | peak RSS GiB | ${setNames.map(([n, b]) => `${n} b${b} sent/s`).join(' | ')} | x ort-web fp32 (${s0}) | x ort-web q8 | ${s0} sent/CPU-s | CPU share |`);
     lines.push(`|---|---|---|---|${setNames.map(() => '---').join('|')}|---|---|---|---|`);
-    for (const [id, r] of Object.entries(mr.rows)) {
+    const latest = Object.values(mr.rows).map((r) => r.run_date || '').sort().pop();
+    const older = Object.values(mr.rows).filter((r) => r.run_date && r.run_date !== latest);
+    for (const [id0, r] of Object.entries(mr.rows)) {
+      const id = r.run_date && r.run_date !== latest ? `${id0} ‡` : id0;
       if (r.error) {
         lines.push(`| ${id} | ${r.missing ? 'missing (not built)' : 'failed: ' + r.error.replace(/\|/g, '/').slice(0, 120)} |${setNames.map(() => ' |').join('')} | | | | | |`);
         continue;
       }
-      const t = id.split(':t')[1];
+      const t = id0.split(':t')[1];
       const k = `${setNames[0][0]}:b${setNames[0][1]}`;
       const xf = r.ratio?.[`vs_ort-web_fp32_t${t}`]?.[k];
       const xq = r.ratio?.[`vs_ort-web_q8_t${t}`]?.[k];
       lines.push(`| ${id} | ${fmt(r.load_seconds, 2)} | ${gb(r.peak_rss_load)} | ${gb(r.peak_rss)} | ${setNames.map(([n, b]) => fmt(sps(r, n, Number(b)), 1)).join(' | ')} | ${xf != null ? xf.toFixed(2) + 'x' : ''} | ${xq != null ? xq.toFixed(2) + 'x' : ''} | ${fmt(cps(r, setNames[0][0], Number(setNames[0][1])), 1)} | ${fmt(setOf(r, setNames[0][0], Number(setNames[0][1]))?.cpu_share, 2)} |`);
     }
+    const reps = Math.max(...Object.values(mr.runs || {}).map((x) => x.length), 0);
+    lines.push(`\n${reps} repetition(s); measured ${latest.slice(0, 16).replace('T', ' ')} UTC` +
+      (older.length ? `; ‡ rows from the earlier run of ${[...new Set(older.map((r) => r.run_date.slice(0, 16).replace('T', ' ')))].join(', ')} UTC` +
+        ' (their ratios compare figures from two runs)' : '') + '.');
   }
   if (kernels) {
     lines.push('\n### Kernels (1 thread): GEMM vs a register-only SIMD128 mul+add / i32x4.dot_i16x8 loop on the same engine\n');
+    lines.push(`Timed in ${Object.values(kernels)[0]?.clock || 'wall'} time; best of 3 windows.\n`);
     lines.push('| engine | peak f32 GFLOP/s | peak dot GOP/s | shape | f32 GFLOP/s | % peak | q8 GOP/s | % peak |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const [k, v] of Object.entries(kernels)) {
@@ -487,7 +499,8 @@ if (!results.quick && !args['no-docs']) {
     const text = fs.readFileSync(doc, 'utf8');
     const i = text.indexOf(start), j = text.indexOf(end);
     if (i >= 0 && j > i) {
-      const head = `${start}\nMeasured ${results.date.slice(0, 16).replace('T', ' ')} UTC at ${gitRev}, ${results.machine.cpus} cores (${results.machine.cpu}), Node ${results.machine.node}, ${results.reps} repetition(s) of rows alternating between bertwasm and onnxruntime (best of), at most ${results.max_seconds_per_set} s per measured set.\n`;
+      const runs = [...(results.merged_from || []), results.date].map((d) => d.slice(0, 16).replace('T', ' '));
+      const head = `${start}\nRun${runs.length > 1 ? 's' : ''} of ${runs.join(', ')} UTC (latest at ${gitRev}), ${results.machine.cpus} cores (${results.machine.cpu}), Node ${results.machine.node}; rows alternate between bertwasm and onnxruntime; best of the repetitions; a set stops after the batch that crosses ${results.max_seconds_per_set} s.\n`;
       fs.writeFileSync(doc, text.slice(0, i) + head + md + '\n' + text.slice(j));
       say('updated docs/bench.md figures and docs/bench.svg');
     }
