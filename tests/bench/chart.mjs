@@ -113,7 +113,8 @@ export function renderChart(results) {
   });
   const H = Math.max(left.height, right.height) + 70;
   const foot = `${results.quick ? 'quick run; ' : ''}${results.date.slice(0, 10)} ${results.git || ''}; ` +
-    `${results.machine.cpus} cores ${results.machine.cpu || ''}; synthetic weights with the exact tensor shapes; ` +
+    `${results.machine.cpus} cores ${results.machine.cpu || ''} shared with other jobs (wall clock; per-CPU-second figures in docs/bench.md); ` +
+    'synthetic weights with the exact tensor shapes; ' +
     'tests/bench/run.mjs';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="1120" height="${H}" viewBox="0 0 1120 ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">
 <style>
