@@ -87,7 +87,17 @@ export interface ModelParts {
 export type ModelSource = string | URL | ModelParts;
 
 export interface LoadOptions {
-  /** Bytes the model's plan may use; exceeding it throws BUDGET_EXCEEDED before weights are read. */
+  /**
+   * Bytes the model's plan (the core's single arena: weights + vocab + activations + staging) may
+   * use; a larger plan throws BUDGET_EXCEEDED before weights are read. With a budget (> 0) the
+   * model also runs in a wasm instance whose WebAssembly.Memory maximum is
+   * budget + the module's initial memory (4 MiB) + the JS scratch (256 KiB window + this model's
+   * token buffers) + 3 x the tokenizer file (its transient parse) + 320 KiB per extra pthread
+   * + 1 MiB slack, rounded up to 64 KiB pages (`model.memory.wasmMemoryMax`): the linear memory
+   * can never grow past it, and a load that would need more throws OUT_OF_MEMORY. Models given the
+   * same maximum share an instance; models without a budget share the default one (4 GiB).
+   * It does not cap JS-side memory (the staged small files, the 1 MiB read window) or the workers.
+   */
   memoryBudget?: number;
   /** Storage of the weight matrices (default 'q8'). */
   dtype?: DType;
@@ -134,8 +144,10 @@ export interface RerankResult {
 export interface MemoryUse {
   /** The core's plan total. */
   plan: number;
-  /** Current size of the wasm linear memory (shared by all models of one variant). */
+  /** Current size of the wasm linear memory (shared by all models of the same instance). */
   wasmMemory: number;
+  /** The instance's memory maximum when loaded with a memoryBudget (derived from it), else null. */
+  wasmMemoryMax: number | null;
   /** JS buffers inside it: the instance's text window + this model's token/output buffers. */
   scratch: number;
 }

@@ -7,7 +7,10 @@
 //   model.dispose();
 //
 // How memory is used (the rules the tests hold us to):
-// - One wasm instance per variant (single-threaded / pthreads) is shared by all models. Its heap
+// - One wasm instance per variant (single-threaded / pthreads) is shared by all models loaded
+//   without a memoryBudget. A load with memoryBudget > 0 runs in an instance whose
+//   WebAssembly.Memory maximum is derived from the budget (see memoryCap below), shared only with
+//   loads that give the same maximum; an empty budgeted instance is dropped after a failed load. Its heap
 //   holds each model's single arena (the C core's plan: weights + vocab + activations + staging,
 //   allocated in one piece once the safetensors header has arrived, before any weight byte is
 //   consumed). The heap grows in exact steps, never geometrically.
@@ -68,6 +71,12 @@ class Runtime {
     this.scratchSize = 0;
     this.scratch = 0;
     this.models = 0;
+    this.pending = 0;      // loads in flight
+    this.maxBytes = 0;     // memory maximum of a budgeted instance (0: the build's 4 GiB)
+    this.baseline = 0;     // memory size once created (before any model)
+    this.key = null;       // its entry in `runtimes` (and the promise stored there)
+    this.promise = null;
+    this.released = false; // a dropped budgeted instance (releaseIfIdle)
     this.ensureScratch(TEXT_CAP + MISC);
   }
   get buffer() { return this.M.wasmMemory ? this.M.wasmMemory.buffer : this.M.HEAPU8.buffer; }
@@ -123,6 +132,123 @@ class Runtime {
 
 const runtimes = new Map(); // key -> Promise<Runtime>
 
+// ---------------------------------------------------------------------------------------------
+// Budgeted instances: the maximum of the wasm memory follows from the budget.
+//
+//   cap = budget                          the core's plan (single arena) is at most this
+//       + baseline                        the module's initial memory (static data, 1 MiB stack,
+//                                         the first heap; 4 MiB with web/CMakeLists.txt)
+//       + TEXT_CAP + MISC                 the fixed JS scratch (text window + out-params)
+//       + token buffers                   per model, maxTokens x maxBatch ids/outputs (upper bound
+//                                         from config.json and the options)
+//       + TOKENIZER_FACTOR x tokenizer    the transient parse of tokenizer.json / vocab.txt: the
+//                                         staged copy plus the core's parse state, freed before
+//                                         the arena is taken but the memory never shrinks
+//       + pthread stacks                  threads - 1 workers x (stack + TLS), threaded variant
+//       + ALLOC_SLACK                     loader/model structs, allocator headers and alignment
+//   rounded up to 64 KiB pages. A load that would need more fails with OUT_OF_MEMORY (malloc
+//   returns NULL when memory.grow is refused), never a crash.
+const WASM_PAGE = 65536;
+const TOKENIZER_FACTOR = 3;
+const ALLOC_SLACK = 1 << 20;
+const PTHREAD_BYTES = 256 * 1024 + 64 * 1024; // -sDEFAULT_PTHREAD_STACK_SIZE=256KB + TLS/struct
+const MAX_PAGES = 65536;
+
+function memoryCap(budget, initialBytes, files, opts, threads) {
+  let cfg = {};
+  const cf = files.find(([n]) => n === 'config.json');
+  try { cfg = JSON.parse(new TextDecoder().decode(cf[1])); } catch { /* the core will say */ }
+  const num = (v, d) => (Number.isFinite(v) && v > 0 ? Math.floor(v) : d);
+  const T = num(opts.maxTokens, num(cfg.max_position_embeddings, 512));
+  const B = num(opts.maxBatch, 8);
+  const dim = num(cfg.hidden_size, 1024);
+  const labels = num(cfg.num_labels, cfg.id2label ? Object.keys(cfg.id2label).length : 1);
+  const work = scratchLayout(T, B, dim, labels, true).end;
+  let tok = 0;
+  for (const [n, b] of files) if (n === 'tokenizer.json' || n === 'vocab.txt') tok = Math.max(tok, b.length);
+  const bytes = budget + initialBytes + TEXT_CAP + MISC + work + TOKENIZER_FACTOR * tok +
+    Math.max(0, threads - 1) * PTHREAD_BYTES + ALLOC_SLACK;
+  return Math.ceil(bytes / WASM_PAGE);
+}
+
+// LEB128 (unsigned) read/write for the wasm binary.
+function lebRead(b, p) {
+  let v = 0, mul = 1, x;
+  do { x = b[p++]; v += (x & 0x7f) * mul; mul *= 128; } while (x & 0x80);
+  return [v, p];
+}
+function lebWrite(v) {
+  const out = [];
+  do { let x = v % 128; v = Math.floor(v / 128); if (v) x |= 0x80; out.push(x); } while (v);
+  return out;
+}
+
+// The module's memory limits, defined (section 5) or imported (section 2):
+// { initial, maximum, flags, sec, body, lim, limEnd, secEnd } (byte positions), or null.
+function memoryLimits(b) {
+  if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) return null;
+  const limits = (q, extra) => {
+    const flags = b[q];
+    let [initial, p] = lebRead(b, q + 1), maximum = null;
+    if (flags & 1) [maximum, p] = lebRead(b, p);
+    return { ...extra, flags, initial, maximum, lim: q, limEnd: p };
+  };
+  for (let p = 8; p < b.length;) {
+    const sec = p, id = b[p++];
+    let size;
+    [size, p] = lebRead(b, p);
+    const body = p, secEnd = p + size;
+    if (id === 5) return limits(lebRead(b, body)[1], { sec, body, secEnd, imported: false });
+    if (id === 2) {
+      let [n, q] = lebRead(b, body);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < 2; k++) { let len; [len, q] = lebRead(b, q); q += len; }
+        const kind = b[q++];
+        if (kind === 2) return limits(q, { sec, body, secEnd, imported: true });
+        if (kind === 0 || kind === 4) { if (kind === 4) q++; q = lebRead(b, q)[1]; }
+        else if (kind === 1) { q++; const f = b[q]; q = lebRead(b, q + 1)[1]; if (f & 1) q = lebRead(b, q)[1]; }
+        else if (kind === 3) q += 2;
+        else return null;
+      }
+    }
+    p = secEnd;
+  }
+  return null;
+}
+
+// A copy of a module (that defines its memory) whose memory maximum is `pages`.
+function withMemoryMaximum(b, lim, pages) {
+  const newLim = [lim.flags | 1, ...lebWrite(lim.initial), ...lebWrite(pages)];
+  const bodyLen = (lim.lim - lim.body) + newLim.length + (lim.secEnd - lim.limEnd);
+  const head = [5, ...lebWrite(bodyLen)];
+  const out = new Uint8Array(lim.sec + head.length + bodyLen + (b.length - lim.secEnd));
+  let o = 0;
+  const put = (x) => { out.set(x, o); o += x.length; };
+  put(b.subarray(0, lim.sec)); put(head); put(b.subarray(lim.body, lim.lim)); put(newLim);
+  put(b.subarray(lim.limEnd, lim.secEnd)); put(b.subarray(lim.secEnd));
+  return out;
+}
+
+const customIds = new WeakMap(); // custom WebAssembly.Module / bytes -> id for the runtime key
+let nextCustomId = 0;
+const defaultBytes = new Map(); // variant -> Promise<Uint8Array>
+
+async function moduleBytes(variant, fetchFn) {
+  let p = defaultBytes.get(variant);
+  if (!p) {
+    const url = new URL(`../dist/${variant === 'threads' ? 'bertwasm-mt' : 'bertwasm'}.wasm`, import.meta.url);
+    p = (async () => {
+      if (isNode) return new Uint8Array(await nodeFs.promises.readFile(nodeUrl.fileURLToPath(url)));
+      const r = await fetchFn(url.href);
+      if (!r.ok) throw new BertError('NETWORK', `wasm: HTTP ${r.status} for ${r.url}`);
+      return new Uint8Array(await r.arrayBuffer());
+    })();
+    defaultBytes.set(variant, p);
+    p.catch(() => defaultBytes.delete(variant));
+  }
+  return p;
+}
+
 function defaultThreads() {
   let n = 1;
   if (typeof navigator === 'object' && navigator && navigator.hardwareConcurrency) n = navigator.hardwareConcurrency;
@@ -167,7 +293,7 @@ async function compileWasm(src, fetchFn) {
 // A module built with pthreads imports its (shared) memory; the single-threaded one exports it.
 const isThreadedModule = (mod) => WebAssembly.Module.imports(mod).some((i) => i.kind === 'memory');
 
-async function getRuntime(opts) {
+async function getRuntime(opts, sizing = null) {
   const fetchFn = opts.fetch || globalThis.fetch;
   let threads = opts.threads == null ? defaultThreads() : opts.threads | 0;
   if (threads < 1) throw invalid('options.threads must be >= 1');
@@ -189,17 +315,56 @@ async function getRuntime(opts) {
     else throw invalid(`options.backend must be "auto", "single" or "threads", not ${JSON.stringify(want)}`);
   }
   if (variant === 'single') threads = 1;
-  // One instance per variant (and per custom module); the pool is sized by the first load.
-  const key = custom ? custom : variant;
-  let p = runtimes.get(key);
-  if (!p) {
-    p = createRuntime(variant, custom, threads, fetchFn);
-    runtimes.set(key, p);
-    p.catch(() => runtimes.delete(key));
+  // Memory: the default module's limits (read from its bytes); a custom module is taken as built
+  // with web/CMakeLists.txt (4 MiB initial, 4 GiB maximum).
+  let bytes = null, lim = null, capPages = 0;
+  if (sizing) {
+    if (!custom) { bytes = await moduleBytes(variant, fetchFn); lim = memoryLimits(bytes); }
+    else if (variant === 'single')
+      throw new BertError('UNSUPPORTED', 'memoryBudget with a custom single-threaded options.wasm module: its memory maximum is fixed at build time');
+    const initial = lim ? lim.initial : (4 << 20) / WASM_PAGE;
+    const modMax = lim && lim.maximum != null ? lim.maximum : MAX_PAGES;
+    capPages = Math.max(initial, memoryCap(sizing.budget, initial * WASM_PAGE, sizing.files, opts,
+      variant === 'threads' ? threads : 1));
+    if (capPages >= modMax) capPages = 0; // no tighter than the build's own maximum
   }
-  const rt = await p;
-  if (variant === 'threads') await ensureWorkers(rt, threads);
+  // One instance per variant (and per custom module) and memory maximum; the pool is sized by the
+  // first load.
+  let key = variant;
+  if (custom) {
+    if (!customIds.has(custom)) customIds.set(custom, ++nextCustomId);
+    key = `custom#${customIds.get(custom)}`;
+  }
+  if (capPages) key += `:max=${capPages}`;
+  let rt;
+  for (;;) {
+    let p = runtimes.get(key);
+    if (!p) {
+      p = createRuntime(variant, custom, threads, fetchFn, capPages ? { pages: capPages, bytes, lim } : null);
+      runtimes.set(key, p);
+      p.catch(() => { if (runtimes.get(key) === p) runtimes.delete(key); });
+    }
+    rt = await p;
+    if (!rt.released) { rt.promise = p; break; } // else dropped meanwhile (releaseIfIdle): a new one
+  }
+  rt.key = key;
+  rt.pending++; // the caller's load; loadModel decrements it
+  try {
+    if (variant === 'threads') await ensureWorkers(rt, threads);
+  } catch (e) {
+    rt.pending--;
+    releaseIfIdle(rt);
+    throw e;
+  }
   return { rt, threads: variant === 'threads' ? threads : 1 };
+}
+
+// A budgeted instance that holds no model and has no load in flight is dropped (its memory with it).
+function releaseIfIdle(rt) {
+  if (!rt.maxBytes || rt.models > 0 || rt.pending > 0 || rt.released) return;
+  rt.released = true;
+  if (runtimes.get(rt.key) === rt.promise) runtimes.delete(rt.key);
+  if (rt.M.PThread) rt.M.PThread.terminateAllThreads();
 }
 
 // The core's pool starts threads - 1 pthreads per model and the forward pass then blocks waiting
@@ -217,18 +382,29 @@ async function ensureWorkers(rt, n) {
   }
 }
 
-async function createRuntime(variant, custom, threads, fetchFn) {
+async function createRuntime(variant, custom, threads, fetchFn, cap) {
   const base = variant === 'threads' ? 'bertwasm-mt' : 'bertwasm';
   const glue = variant === 'threads'
     ? await import('../dist/bertwasm-mt.js')
     : await import('../dist/bertwasm.js');
   let mod = custom;
+  const settings = {};
+  if (cap && variant === 'threads') {
+    // The pthreads glue takes Module.wasmMemory instead of creating its own 4 GiB one (and hands
+    // it to the workers); an imported memory may declare a smaller maximum than the module's.
+    settings.wasmMemory = new WebAssembly.Memory({ initial: cap.lim ? cap.lim.initial : (4 << 20) / WASM_PAGE, maximum: cap.pages, shared: true });
+  } else if (cap && cap.lim && !cap.lim.imported) {
+    // The single-threaded module defines (and exports) its memory: compile a copy whose memory
+    // section declares the derived maximum.
+    mod = await WebAssembly.compile(withMemoryMaximum(cap.bytes, cap.lim, cap.pages));
+  }
   if (!mod) {
     const url = new URL(`../dist/${base}.wasm`, import.meta.url);
     mod = isNode ? await compileWasm(url.href) : await compileWasm(url.href, fetchFn);
   }
   const poolSize = variant === 'threads' ? threads : 0;
   const M = await glue.default({
+    ...settings,
     bertPoolSize: poolSize,
     instantiateWasm(imports, receive) {
       WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod));
@@ -238,7 +414,10 @@ async function createRuntime(variant, custom, threads, fetchFn) {
     printErr: (s) => { if (typeof console !== 'undefined') console.warn('[bertwasm]', s); },
   });
   if (isNode && M.PThread) unrefWorkers(M);
-  return new Runtime(M, variant, poolSize);
+  const rt = new Runtime(M, variant, poolSize);
+  if (cap) rt.maxBytes = cap.pages * WASM_PAGE;
+  rt.baseline = rt.memorySize();
+  return rt;
 }
 
 // Node: pthread workers must not keep the process alive after the caller is done.
@@ -493,10 +672,32 @@ async function loadModel(source, options) {
   const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
   const progress = (e) => { if (onProgress) { try { onProgress(e); } catch { /* the caller's bug, not ours */ } } };
 
-  const { rt, threads } = await getRuntime(opts);
-  if (signal && signal.aborted) throw abortError(signal);
-  const { files, weights, where } = await gatherSource(source, opts, progress);
-  if (signal && signal.aborted) throw abortError(signal);
+  // With a budget the instance's memory maximum depends on the small files (config.json,
+  // tokenizer size): read them first.
+  const budgeted = opts.memoryBudget > 0;
+  let rt, threads, files, weights, where;
+  if (budgeted) {
+    ({ files, weights, where } = await gatherSource(source, opts, progress));
+    if (signal && signal.aborted) throw abortError(signal);
+    ({ rt, threads } = await getRuntime(opts, { budget: opts.memoryBudget, files }));
+  } else {
+    ({ rt, threads } = await getRuntime(opts));
+  }
+  try {
+    if (!budgeted) {
+      if (signal && signal.aborted) throw abortError(signal);
+      ({ files, weights, where } = await gatherSource(source, opts, progress));
+    }
+    if (signal && signal.aborted) throw abortError(signal);
+    return await loadInto(rt, threads, files, weights, where, opts, dtype, edtype, pooling, normalize, progress);
+  } finally {
+    rt.pending--;
+    releaseIfIdle(rt);
+  }
+}
+
+async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype, pooling, normalize, progress) {
+  const signal = opts.signal;
 
   const M = rt.M;
   let loader = M._bertw_loader_new(DTYPES[dtype], edtype == null ? -1 : DTYPES[edtype],
@@ -725,7 +926,8 @@ export class Model {
   /** Memory in bytes: the core's plan, the wasm linear memory now, and the JS scratch block. */
   get memory() {
     const rt = this._rt;
-    return { plan: this.plan.total, wasmMemory: rt.memorySize(), scratch: rt.scratchSize + this._lay.end };
+    return { plan: this.plan.total, wasmMemory: rt.memorySize(), scratch: rt.scratchSize + this._lay.end,
+      wasmMemoryMax: rt.maxBytes || null };
   }
 
   _run(fn) {
