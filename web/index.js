@@ -15,7 +15,8 @@
 //   allocated in one piece once the safetensors header has arrived, before any weight byte is
 //   consumed). The heap grows in exact steps, never geometrically.
 // - The JS allocates two things in wasm memory: per instance, once, a 256 KiB text window (UTF-8
-//   written with TextEncoder.encodeInto; weight chunks are copied through it too); per model, its
+//   written with TextEncoder.encodeInto; weight chunks are copied through it too, or, from a Node
+//   file path, read straight into it with readSync); per model, its
 //   token/output buffers for maxTokens x maxBatch, allocated right after the core's arena (once the
 //   plan exists, before any weight byte) and freed with the model. Every load/dispose cycle makes
 //   the same allocations in the same order, so cycles and calls leave the memory size alone.
@@ -617,17 +618,26 @@ async function openFile(path) {
     throw new BertError(e && e.code === 'ENOENT' ? 'BAD_MODEL' : 'NETWORK', `${path}: ${e && e.message}`);
   }
   const size = (await fh.stat()).size;
-  const buf = new Uint8Array(NODE_READ); // one reused window: never the whole file
+  let buf = null; // read(): one reused window, made on first use: never the whole file
   let closed = false;
+  const close = async () => { if (!closed) { closed = true; await fh.close().catch(() => {}); } };
   return {
     size,
+    // Fast path for loadInto: a synchronous read straight into a view on wasm memory (like the
+    // WASI CLI). An async read would cost a thread-pool round trip and a JS copy per chunk, and
+    // its target view could be detached by a memory.grow while it is pending.
+    readInto(dst) {
+      if (closed) return 0;
+      return nodeFs.readSync(fh.fd, dst, 0, dst.length, null);
+    },
     async read() {
       if (closed) return null;
+      if (!buf) buf = new Uint8Array(NODE_READ);
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) { closed = true; await fh.close(); return null; }
+      if (bytesRead === 0) { await close(); return null; }
       return buf.subarray(0, bytesRead);
     },
-    async cancel() { if (!closed) { closed = true; await fh.close().catch(() => {}); } },
+    cancel: close,
   };
 }
 
@@ -745,40 +755,72 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
     let cfgDim = 0;
     try { cfgDim = JSON.parse(new TextDecoder().decode(files[0][1])).hidden_size | 0; } catch { /* the core decides */ }
     progress({ phase: 'weights', loaded: 0, total, wasmMemory: rt.memorySize() });
-    for (;;) {
-      let chunk;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        if (signal && signal.aborted) throw abortError(signal);
-        throw new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`);
+    // Hands n bytes at the text window to the core; after the header, reserves the JS scratch.
+    const consume = async (n) => {
+      const s = M._bert_loader_write(loader, rt.text, n);
+      if (s) {
+        // Over budget (or malformed header): stop pulling at once.
+        await reader.cancel();
+        throw loaderError(s);
       }
-      if (signal && signal.aborted) throw abortError(signal);
-      if (!chunk) break;
-      for (let off = 0; off < chunk.length; off += TEXT_CAP) {
-        const part = chunk.subarray(off, off + TEXT_CAP);
-        rt.u8.set(part, rt.text);
-        const s = M._bert_loader_write(loader, rt.text, part.length);
-        if (s) {
-          // Over budget (or malformed header): stop pulling at once.
-          await reader.cancel();
-          throw loaderError(s);
-        }
-        if (!plan && M._bert_loader_has_plan(loader)) {
-          // The core has just made its one arena allocation; reserve the JS scratch now too, so
-          // that all growth happens before the first weight byte.
-          plan = readLoaderPlan(rt, loader);
-          total = plan.fileSize;
-          workSize = scratchLayout(plan.maxTokens, plan.maxBatch, cfgDim, 0, opts.pooling === 'none').end;
-          work = M._malloc(workSize) >>> 0;
-          if (!work) { await reader.cancel(); throw new BertError('OUT_OF_MEMORY', `cannot allocate ${workSize} bytes of token buffers`); }
-        }
+      if (!plan && M._bert_loader_has_plan(loader)) {
+        // The core has just made its one arena allocation; reserve the JS scratch now too, so
+        // that all growth happens before the first weight byte.
+        plan = readLoaderPlan(rt, loader);
+        total = plan.fileSize;
+        workSize = scratchLayout(plan.maxTokens, plan.maxBatch, cfgDim, 0, opts.pooling === 'none').end;
+        work = M._malloc(workSize) >>> 0;
+        if (!work) { await reader.cancel(); throw new BertError('OUT_OF_MEMORY', `cannot allocate ${workSize} bytes of token buffers`); }
       }
+    };
+    const report = (n) => {
       const first = plan && !planSent;
       if (first) planSent = true;
-      loaded += chunk.length;
+      loaded += n;
       if (first) progress({ phase: 'plan', loaded, total, plan, wasmMemory: rt.memorySize() });
       progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded, wasmMemory: rt.memorySize() });
+    };
+    const readFail = (e) => {
+      if (signal && signal.aborted) return abortError(signal);
+      return new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`);
+    };
+    if (reader.readInto) {
+      // Node file: window-sized synchronous reads into wasm memory; every NODE_READ bytes a
+      // progress event and a turn of the event loop (abort signals, other work).
+      let pending = 0;
+      for (;;) {
+        let n;
+        try {
+          n = reader.readInto(new Uint8Array(rt.buffer, rt.text, TEXT_CAP)); // fresh view: memory may have grown
+        } catch (e) {
+          throw readFail(e);
+        }
+        if (n > 0) { await consume(n); pending += n; }
+        if (pending >= NODE_READ || (n === 0 && pending > 0)) {
+          report(pending);
+          pending = 0;
+          await new Promise((r) => setImmediate(r));
+        }
+        if (signal && signal.aborted) throw abortError(signal);
+        if (n === 0) { await reader.cancel(); break; }
+      }
+    } else {
+      for (;;) {
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          throw readFail(e);
+        }
+        if (signal && signal.aborted) throw abortError(signal);
+        if (!chunk) break;
+        for (let off = 0; off < chunk.length; off += TEXT_CAP) {
+          const part = chunk.subarray(off, off + TEXT_CAP);
+          rt.u8.set(part, rt.text);
+          await consume(part.length);
+        }
+        report(chunk.length);
+      }
     }
     const st = rt.misc;
     const model = M._bertw_loader_finish(loader, st) >>> 0;
