@@ -9,27 +9,7 @@
 #include "kernels.h"
 #include "quant.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            if (failures < 30) {                                                                   \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
-                printf(__VA_ARGS__);                                                               \
-                printf("\n");                                                                      \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint32_t rnd32(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f; }
+#include "test_util.h"
 static float rndn(void) { // roughly normal
     return (rndf(-1, 1) + rndf(-1, 1) + rndf(-1, 1)) * 1.2f;
 }

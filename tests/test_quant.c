@@ -9,27 +9,8 @@
 #include "kernels.h"
 #include "quant.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            if (failures < 30) {                                                                   \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
-                printf(__VA_ARGS__);                                                               \
-                printf("\n");                                                                      \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd32(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f; }
+#define TEST_RNG_SEED 0x9E3779B97F4A7C15ull
+#include "test_util.h"
 
 static uint32_t bits(float f) {
     uint32_t u;
