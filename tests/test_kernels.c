@@ -232,6 +232,7 @@ typedef struct {
     int nt, K, no;
     bert_type t;
     int act, bias, res, inplace;
+    int direct; // f32 only: no scratch, the direct kernel attention uses
 } gemm_case;
 
 static int run_gemm_case(const gemm_case *c, double *worst_out) {
@@ -265,8 +266,8 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     }
     // SIMD, split into two output ranges like two threads would
     const int mid = (no / 2) & ~3;
-    bert_gemm(&a, 0, mid, scratch);
-    bert_gemm(&a, mid, no, scratch);
+    bert_gemm(&a, 0, mid, c->direct ? NULL : scratch);
+    bert_gemm(&a, mid, no, c->direct ? NULL : scratch);
     bert_gemm_args r = a;
     r.y = yb;
     r.res = c->res ? res : NULL;
@@ -289,9 +290,11 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
                     for (int j = 0; j < 32; j++) S += fabs((double)xq[t * K + b * 32 + j] * xd[t * nb + b] * wv[j]);
                 }
             }
-            // f32: one rounding per term in each of 4 lanes + the reduction; integer path: the
-            // block sums are exact, one rounding per block scale product and per accumulation.
-            const double terms = quant ? nb + 4 : K / 4.0 + 6;
+            // f32, packed kernel (src/kernels.c): a partial sum of up to 64 terms per lane, then
+            // one addition per 64-term chunk; direct kernel: one rounding per term in each of 4
+            // lanes + the reduction; integer path: the block sums are exact, one rounding per
+            // block scale product and per accumulation.
+            const double terms = quant ? nb + 4 : c->direct ? K / 4.0 + 6 : (K < 64 ? K : 64) + (K + 63) / 64 + 6;
             double bound = terms * 0x1p-24 * S * 1.5 + 1e-30;
             const double pre = yb[t * no + o] - (c->res ? res[t * no + o] : 0);
             if (c->act == BERT_EPI_GELU || c->act == BERT_EPI_GELU_TANH) bound = bound * 1.2 + 2e-7 * (1 + fabs(pre) * 4);
@@ -320,17 +323,22 @@ static void test_gemm(void) {
                 const int Ks[5] = {32, 64, 96, 37, 3};
                 for (int ki = 0; ki < 5; ki++) {
                     if (types[ti] >= BERT_TYPE_Q4_0 && Ks[ki] % 32) continue;
-                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0};
+                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0, 0};
                     if (c.res && rnd32() % 2) c.inplace = 1;
                     bad += run_gemm_case(&c, &worst);
                     n++;
+                    if (types[ti] == BERT_TYPE_F32) { // the same case through the direct kernel
+                        c.direct = 1;
+                        bad += run_gemm_case(&c, &worst);
+                        n++;
+                    }
                 }
             }
         }
         // larger shapes: more tokens than one token block, real widths
-        gemm_case big[3] = {{70, 384, 36, types[ti], BERT_EPI_GELU, 1, 0, 0},
-                            {130, 1536, 8, types[ti], BERT_EPI_NONE, 1, 1, 1},
-                            {5, 1024, 19, types[ti], BERT_EPI_GELU_TANH, 1, 0, 0}};
+        gemm_case big[3] = {{70, 384, 36, types[ti], BERT_EPI_GELU, 1, 0, 0, 0},
+                            {130, 1536, 8, types[ti], BERT_EPI_NONE, 1, 1, 1, 0},
+                            {5, 1024, 19, types[ti], BERT_EPI_GELU_TANH, 1, 0, 0, 0}};
         for (int i = 0; i < 3; i++, n++) bad += run_gemm_case(&big[i], &worst);
         printf("gemm %s: %d cases, worst diff/bound %.3f\n", bert_type_name(types[ti]), n, worst);
         CHECK(bad == 0, "gemm %s: %d cases above the bound", bert_type_name(types[ti]), bad);

@@ -13,6 +13,9 @@
 // Also reported, without a peak: q4_0 and f16 weight GEMM rates and the activation quantizer's
 // throughput.
 //
+// Under Node run it with --no-liftoff (tests/bench/run.mjs does): every window then runs optimized
+// code, and no background compile thread adds to the process CPU time being measured.
+//
 // usage: kernels_bench [seconds-per-measurement]   (default 0.5; CPU seconds, BENCH_WALL=1 for wall)
 #include <math.h>
 #include <stdint.h>
@@ -80,7 +83,7 @@ static __attribute__((noinline)) void dot_chunk(v128_t *accp, v128_t w, v128_t x
 }
 
 #define CHUNK 4096u
-#define WINDOWS 3
+#define WINDOWS 6
 
 // Runs chunks for min_s / 4 (warm-up, tier-up), then measures for min_s; returns ops/s.
 static double peak_loop(int is_dot, double min_s) {

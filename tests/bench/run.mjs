@@ -108,9 +108,9 @@ function buildKernels() {
   // native: SIMDe, the same ISA flags as the native library (CMakeLists.txt); clang-22 because
   // gcc spills the peak loop's 12 accumulators
   tryBuild('native', 'clang-22', ['-msse4.1', '-mssse3', '-DSIMDE_ENABLE_NATIVE_ALIASES'], path.join(dir, 'kernels_bench'));
-  tryBuild('wasm32-wasi', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-Wl,--strip-all'],
+  tryBuild('wasm32-wasi', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-mllvm', '-disable-lsr', '-Wl,--strip-all'],
     path.join(dir, 'kernels_bench.wasm'));
-  tryBuild('wasm32-wasi-relaxed', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-mrelaxed-simd',
+  tryBuild('wasm32-wasi-relaxed', 'clang-22', ['--target=wasm32-wasi', '-Wno-deprecated', '-msimd128', '-mrelaxed-simd', '-mllvm', '-disable-lsr',
     '-Wno-unused-command-line-argument', '--no-wasm-opt', '-Wl,--strip-all'], path.join(dir, 'kernels_bench-relaxed.wasm'));
   return builds;
 }
@@ -127,7 +127,7 @@ function runKernels(builds) {
         const wasi = new WASI({ version: 'preview1', args: ['kernels_bench', ${JSON.stringify(secs)}], env: {}, returnOnExit: true });
         const inst = await WebAssembly.instantiate(await WebAssembly.compile(fs.readFileSync(${JSON.stringify(file)})), wasi.getImportObject());
         process.exitCode = wasi.start(inst);`;
-      r = spawnSync(process.execPath, ['--no-warnings', ...(key.endsWith('relaxed') ? ['--experimental-wasm-relaxed-simd'] : []),
+      r = spawnSync(process.execPath, ['--no-warnings', '--no-liftoff', ...(key.endsWith('relaxed') ? ['--experimental-wasm-relaxed-simd'] : []),
         '--input-type=module', '-e', runner], { encoding: 'utf8' });
     }
     try {
@@ -462,7 +462,7 @@ function table() {
   }
   if (kernels) {
     lines.push('\n### Kernels (1 thread): GEMM vs a register-only SIMD128 mul+add / i32x4.dot_i16x8 loop on the same engine\n');
-    lines.push(`Timed in ${Object.values(kernels)[0]?.clock || 'wall'} time; best of 3 windows.\n`);
+    lines.push(`Timed in ${Object.values(kernels)[0]?.clock || 'wall'} time; best of 6 windows; wasm compiled with TurboFan up front (node --no-liftoff), so no window runs baseline code or pays for a background compile.\n`);
     lines.push('| engine | peak f32 GFLOP/s | peak dot GOP/s | shape | f32 GFLOP/s | % peak | q8 GOP/s | % peak |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const [k, v] of Object.entries(kernels)) {
