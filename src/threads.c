@@ -5,16 +5,24 @@
 
 #ifdef BERT_THREADS
 #include <pthread.h>
+#include <stdatomic.h>
+
+// A forward pass calls bert_parallel_for ~10 times per layer, so waking a sleeping thread per
+// call (a futex round trip: tens to hundreds of microseconds, more under Node's Atomics.wait)
+// would cost a batch-1 query more than its compute. Both sides therefore spin on the atomics for
+// a while before they sleep on the condition variables: back-to-back calls of one pass never
+// sleep, an idle pool sleeps after ~SPIN_ITERS loads.
+#define SPIN_ITERS 200000
 
 struct bert_threadpool {
     int32_t n;              // threads including the caller
     pthread_t *tid;         // n - 1 workers
     pthread_mutex_t mu;
-    pthread_cond_t work_cv; // workers wait here for a new generation
-    pthread_cond_t done_cv; // the caller waits here for pending == 0
-    uint64_t generation;
-    int32_t pending;
-    int stop;
+    pthread_cond_t work_cv; // workers sleep here for a new generation
+    pthread_cond_t done_cv; // the caller sleeps here for pending == 0
+    _Atomic uint32_t generation; // bumped (release) after the job fields are written
+    _Atomic int32_t pending;     // workers still running the current job
+    _Atomic int stop;
     // the current job
     int32_t job_n;
     bert_task_fn job_fn;
@@ -36,18 +44,26 @@ static void *worker_main(void *arg) {
     bert_threadpool *p = ((worker_arg *)arg)->p;
     const int32_t thread = ((worker_arg *)arg)->thread;
     free(arg);
-    uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
+    uint32_t seen = 0;
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < SPIN_ITERS && atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
+                        !atomic_load_explicit(&p->stop, memory_order_relaxed);
+             i++) {
+        }
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&p->mu);
+            while (!atomic_load(&p->stop) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->work_cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         run_slice(p, thread);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu); // the caller may be asleep on done_cv
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -88,7 +104,7 @@ bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
 void bert_threadpool_free(bert_threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int32_t i = 0; i < p->n - 1; i++) pthread_join(p->tid[i], NULL);
@@ -107,18 +123,23 @@ void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx
         fn(ctx, 0, n, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
+    // every worker has finished the previous job (pending was 0), so nobody reads these now
     p->job_n = n;
     p->job_fn = fn;
     p->job_ctx = ctx;
-    p->pending = p->n - 1;
-    p->generation++;
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu); // a worker past its spin checks generation under the mutex
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     run_slice(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < SPIN_ITERS && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) {
+    }
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 #else // serial build
