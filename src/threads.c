@@ -23,16 +23,28 @@ struct bert_threadpool {
     _Atomic uint32_t generation; // bumped (release) after the job fields are written
     _Atomic int32_t pending;     // workers still running the current job
     _Atomic int stop;
+    _Atomic int32_t next_chunk;  // the next chunk of the current job to take
     // the current job
     int32_t job_n;
     bert_task_fn job_fn;
     void *job_ctx;
 };
 
+// Threads take the job's chunks (CHUNKS_PER_THREAD per thread, contiguous) from a shared counter
+// rather than one fixed slice each: on a busy or virtualized machine one core can run slower than
+// the other for a while, and a fixed split would leave the faster thread waiting.
+#define CHUNKS_PER_THREAD 4
+
 static void run_slice(bert_threadpool *p, int32_t thread) {
     const int64_t n = p->job_n;
-    const int32_t begin = (int32_t)(n * thread / p->n), end = (int32_t)(n * (thread + 1) / p->n);
-    if (begin < end) p->job_fn(p->job_ctx, begin, end, thread);
+    int64_t nc = (int64_t)p->n * CHUNKS_PER_THREAD;
+    if (nc > n) nc = n;
+    for (;;) {
+        const int64_t c = atomic_fetch_add_explicit(&p->next_chunk, 1, memory_order_relaxed);
+        if (c >= nc) break;
+        const int32_t begin = (int32_t)(n * c / nc), end = (int32_t)(n * (c + 1) / nc);
+        if (begin < end) p->job_fn(p->job_ctx, begin, end, thread);
+    }
 }
 
 typedef struct {
@@ -128,6 +140,7 @@ void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx
     p->job_fn = fn;
     p->job_ctx = ctx;
     atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    atomic_store_explicit(&p->next_chunk, 0, memory_order_relaxed);
     pthread_mutex_lock(&p->mu); // a worker past its spin checks generation under the mutex
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->work_cv);

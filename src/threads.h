@@ -21,7 +21,8 @@ void bert_threadpool_free(bert_threadpool *p);
 // Threads available, including the caller (1 for NULL).
 int32_t bert_threadpool_size(const bert_threadpool *p);
 
-// Splits [0, n) into contiguous near-equal ranges, one per thread, and returns when all are done.
+// Splits [0, n) into contiguous chunks (4 per thread) that the threads take in turn, and returns
+// when all are done.
 // Not reentrant: one bert_parallel_for per pool at a time (one model, one caller).
 void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx);
 
