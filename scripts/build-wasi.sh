@@ -15,7 +15,7 @@ mkdir -p "$BUILD_DIR" dist
 # -disable-lsr (as Emscripten passes by default): LLVM's loop strength reduction rewrites
 # pointer + constant addresses into adds that wasm load offsets cannot absorb, and V8 then spends
 # an extra instruction per load in the GEMM micro-kernels.
-CFLAGS=(--target=wasm32-wasi -Wno-deprecated -std=c11 -O3 -DNDEBUG -Isrc -mllvm -disable-lsr
+CFLAGS=(--target=wasm32-wasi -Wno-deprecated -std=c11 -O3 -DNDEBUG -Isrc -mllvm -disable-lsr -Wno-unused-command-line-argument
         -Wall -Wextra -Wno-unused-parameter ${BERT_WASI_CFLAGS:-})
 # 1 MiB stack (the default 64 KiB is tight for the JSON parser's recursion); memory may grow to
 # wasm32's 4 GiB so large plans fail in the plan, not in memory.grow.

@@ -45,7 +45,11 @@ BERT_INLINE v128_t exp_v(v128_t x) {
     const v128_t under = wasm_f32x4_lt(x, F4(-80.0f));
     x = wasm_f32x4_pmax(x, F4(-80.0f));
     x = wasm_f32x4_pmin(x, F4(88.3f));
-    v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, F4(1.44269504088896341f)));
+    // n = round(x / ln2) by adding and removing 1.5 * 2^23 (round-to-nearest-even, as f32x4.nearest),
+    // which also leaves n in the low mantissa bits of nm: 2^n is then an integer add and a shift
+    // (V8 lowers f32x4.nearest and i32x4.trunc_sat_f32x4_s to 1 and ~8 x64 instructions).
+    const v128_t nm = wasm_f32x4_add(wasm_f32x4_mul(x, F4(1.44269504088896341f)), F4(0x1.8p23f));
+    v128_t n = wasm_f32x4_sub(nm, F4(0x1.8p23f));
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, F4(0.693359375f)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, F4(-2.12194440e-4f)));
     v128_t p = F4(1.9875691500e-4f);
@@ -55,7 +59,7 @@ BERT_INLINE v128_t exp_v(v128_t x) {
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(1.6666665459e-1f));
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(5.0000001201e-1f));
     p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), F4(1.0f));
-    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), I4(127)), 23);
+    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(nm, I4(127)), 23); // (n + 127) << 23; 1.5 * 2^23 shifts out
     return wasm_v128_andnot(wasm_f32x4_mul(p, e), under); // underflow to exactly 0 (NaN kept)
 }
 
@@ -109,11 +113,6 @@ BERT_INLINE v128_t reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
     v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
     v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
     return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-BERT_INLINE v128_t reduce4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 static inline float hsum_f32(v128_t v) {
