@@ -362,6 +362,18 @@ BERT_INLINE void tile_f32_direct(const float *const *xr, const float *const *wr,
 #define GEMM_TOKEN_BLOCK 64 // tokens per pass over a packed panel (a multiple of TILE)
 #define F32_CHUNK 64       // k per partial sum: the f32 rounding error grows with 64 + K/64 terms, not K
 
+// Four vectors of 32-bit lanes, transposed: lane i of q0..q3 goes to the vector stored at
+// dst + i * stride bytes (used to interleave rows: weight panels and token tiles).
+BERT_INLINE void transpose4_store(v128_t q0, v128_t q1, v128_t q2, v128_t q3, void *dst, size_t stride) {
+    const v128_t ab0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
+    const v128_t cd0 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
+    char *d = dst;
+    wasm_v128_store(d, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
+    wasm_v128_store(d + stride, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
+    wasm_v128_store(d + 2 * stride, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
+    wasm_v128_store(d + 3 * stride, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
+}
+
 // Rows wr[0..no) (f32 or f16, no <= 8) as pw[k * 8 + o], rows past no zero.
 static void pack_panel_f32(bert_type wt, const uint8_t *const *wr, int32_t no, int32_t K, float *pw) {
     int32_t k = 0;
@@ -372,16 +384,9 @@ static void pack_panel_f32(bert_type wt, const uint8_t *const *wr, int32_t no, i
             else if (wt == BERT_TYPE_F32) r[o] = wasm_v128_load(wr[o] + (size_t)k * 4);
             else r[o] = half4_to_f32(wasm_u32x4_load16x4(wr[o] + (size_t)k * 2));
         }
-        for (int h = 0; h < 2; h++) { // two 4 x 4 transposes
-            const v128_t *q = r + 4 * h;
-            const v128_t ab0 = wasm_i32x4_shuffle(q[0], q[1], 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(q[0], q[1], 2, 6, 3, 7);
-            const v128_t cd0 = wasm_i32x4_shuffle(q[2], q[3], 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(q[2], q[3], 2, 6, 3, 7);
-            float *d = pw + (size_t)k * PANEL + 4 * h;
-            wasm_v128_store(d, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
-            wasm_v128_store(d + PANEL, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
-            wasm_v128_store(d + 2 * PANEL, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
-            wasm_v128_store(d + 3 * PANEL, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
-        }
+        for (int h = 0; h < 2; h++) // rows 4h .. 4h + 3 -> lanes of [k][4h .. 4h + 3]
+            transpose4_store(r[4 * h], r[4 * h + 1], r[4 * h + 2], r[4 * h + 3], pw + (size_t)k * PANEL + 4 * h,
+                             PANEL * sizeof(float));
     }
     for (; k < K; k++) {
         for (int o = 0; o < PANEL; o++) {
@@ -403,15 +408,8 @@ static void pack_tile_f32(const float *x, int64_t ldx, int32_t t, int32_t n, int
     for (int i = 0; i < TILE; i++) r[i] = x + (int64_t)(t + min_i32(i, n - 1)) * ldx;
     int32_t k = 0;
     for (; k + 4 <= K; k += 4) {
-        const v128_t q0 = wasm_v128_load(r[0] + k), q1 = wasm_v128_load(r[1] + k);
-        const v128_t q2 = wasm_v128_load(r[2] + k), q3 = wasm_v128_load(r[3] + k);
-        const v128_t ab0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
-        const v128_t cd0 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
-        float *d = xp + (size_t)k * TILE;
-        wasm_v128_store(d, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
-        wasm_v128_store(d + 4, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
-        wasm_v128_store(d + 8, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
-        wasm_v128_store(d + 12, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
+        transpose4_store(wasm_v128_load(r[0] + k), wasm_v128_load(r[1] + k), wasm_v128_load(r[2] + k),
+                         wasm_v128_load(r[3] + k), xp + (size_t)k * TILE, TILE * sizeof(float));
     }
     for (; k < K; k++)
         for (int i = 0; i < TILE; i++) xp[(size_t)k * TILE + i] = r[i][k];
@@ -502,15 +500,8 @@ static void pack_tile_q(const int16_t *xq, const float *xd, int32_t t, int32_t n
         for (int i = 0; i < TILE; i++) xs[(size_t)b * TILE + i] = rd[i][b];
         for (int32_t j0 = 0; j0 < QK; j0 += 8) { // 4 pairs (8 int16) of each token at a time
             const size_t k = (size_t)b * QK + (size_t)j0;
-            const v128_t q0 = wasm_v128_load(r[0] + k), q1 = wasm_v128_load(r[1] + k);
-            const v128_t q2 = wasm_v128_load(r[2] + k), q3 = wasm_v128_load(r[3] + k);
-            const v128_t ab0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
-            const v128_t cd0 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
-            int16_t *d = xp + k * TILE;
-            wasm_v128_store(d, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
-            wasm_v128_store(d + 8, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
-            wasm_v128_store(d + 16, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
-            wasm_v128_store(d + 24, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
+            transpose4_store(wasm_v128_load(r[0] + k), wasm_v128_load(r[1] + k), wasm_v128_load(r[2] + k),
+                             wasm_v128_load(r[3] + k), xp + k * TILE, TILE * 2 * sizeof(int16_t));
         }
     }
 }
