@@ -90,11 +90,11 @@ typedef struct {
     size_t scratch_stride; // floats
 } gemm_job;
 
-// Units of 8 outputs: one packed weight panel (kernels.c), so no range splits a panel.
+// Units of one packed weight panel (BERT_GEMM_PANEL outputs), so no range splits a panel.
 static void gemm_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     gemm_job *j = ctx;
-    int32_t o1 = end * 8 > j->n_out ? j->n_out : end * 8;
-    bert_gemm(&j->a, begin * 8, o1, j->scratch + (size_t)thread * j->scratch_stride);
+    const int32_t o1 = end * BERT_GEMM_PANEL > j->n_out ? j->n_out : end * BERT_GEMM_PANEL;
+    bert_gemm(&j->a, begin * BERT_GEMM_PANEL, o1, j->scratch + (size_t)thread * j->scratch_stride);
 }
 
 typedef struct {
@@ -263,7 +263,7 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
                 return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier column %d outside %d inputs", m->outl_idx[c], n_in);
         j.a.act = BERT_EPI_NONE;
     }
-    bert_parallel_for(m->pool, (n_out + 7) / 8, gemm_task, &j);
+    bert_parallel_for(m->pool, (n_out + BERT_GEMM_PANEL - 1) / BERT_GEMM_PANEL, gemm_task, &j);
     if (decomposed) {
         outl_job o = {x, n_in, y, n_out, n_out, w->n_outl, m->outl_idx, w->outl, act};
         bert_parallel_for(m->pool, n_rows, outl_task, &o);

@@ -357,7 +357,7 @@ BERT_INLINE void tile_f32_direct(const float *const *xr, const float *const *wr,
     }
 }
 
-#define PANEL 8            // outputs per packed panel
+#define PANEL BERT_GEMM_PANEL // outputs per packed panel (kernels.h)
 #define TILE 4             // tokens per micro-kernel tile
 #define GEMM_TOKEN_BLOCK 64 // tokens per pass over a packed panel (a multiple of TILE)
 #define F32_CHUNK 64       // k per partial sum: the f32 rounding error grows with 64 + K/64 terms, not K

@@ -50,6 +50,9 @@ typedef struct {
     int act;                        // BERT_EPI_*
 } bert_gemm_args;
 
+// Outputs per packed weight panel: ranges split at multiples of it (threads) re-lay out no panel twice.
+#define BERT_GEMM_PANEL 8
+
 // Computes outputs o in [o0, o1) for all tokens. Distinct ranges can run on distinct threads.
 // scratch: bert_gemm_scratch_floats(n_in) floats owned by the calling thread; NULL (f32 weights
 // only) selects the direct kernel, for a few tokens against weights used once (attention).
