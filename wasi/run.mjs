@@ -12,9 +12,11 @@
 // Also a module: runWasi() is used by the tests (e.g. to wrap imports and count bytes read).
 import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+// `process` is the global: `import process from 'node:process'` builds a namespace of all its
+// properties, which runs the process.stdin getter, and that makes a piped stdin non-blocking: the
+// command's reads then fail with EAGAIN whenever the producer is slower than the command.
 
 // Node 20's node:wasi, called from TurboFan-compiled wasm through V8 "fast API calls", can write
 // through a stale pointer after the module's memory has grown: the V8 heap gets corrupted and

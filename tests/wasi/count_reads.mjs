@@ -2,7 +2,6 @@
 // path. usage: node count_reads.mjs WASM OUT.json -- ARGS...   (stdout/stderr pass through;
 // OUT.json gets {"code", "reads": {path: bytes}, "opens": [paths]}).
 import fs from 'node:fs';
-import process from 'node:process';
 import { runWasi } from '../../wasi/run.mjs';
 
 const [wasm, outFile, sep, ...args] = process.argv.slice(2);

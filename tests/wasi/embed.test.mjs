@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import {
-  FIXTURES, VARIANT_NAMES, cosine, jsonl, maxAbs, mkTemp, parseNpy, readLines, run, runOk,
+  FIXTURES, REPO, RUN_MJS, SIMD_WASM, VARIANT_NAMES, cosine, jsonl, maxAbs, mkTemp, parseNpy, readLines, run, runOk,
 } from './helpers.mjs';
 
 const TINY = 'tests/fixtures/tiny';
@@ -99,6 +100,20 @@ test('embed: stdin streamed in batches == texts as arguments; order kept for any
   assert.ok(maxAbs(crlf[0].embedding, args[0].embedding) <= 1e-6);
   assert.ok(maxAbs(crlf[2].embedding, args[1].embedding) <= 1e-6);
   assert.equal(crlf[1].n_tokens, 2);
+});
+
+test('embed: stdin from a pipe whose producer is slow (node:wasi must not see it non-blocking)', () => {
+  // The lines arrive after the command has started and in two parts, as from `cat | bertwasm`.
+  const some = texts.slice(0, 3);
+  const sh = `(sleep 0.4; printf '%s\\n%s\\n' "$1" "$2"; sleep 0.3; printf '%s\\n' "$3") | "$0" "${RUN_MJS}" embed --model ${TINY} --dtype f32`;
+  const r = spawnSync('bash', ['-c', sh, process.execPath, ...some], {
+    cwd: REPO, env: { ...process.env, BERTWASM_WASM: SIMD_WASM }, encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const got = jsonl(r.stdout);
+  const args = embedAll('simd', ['--dtype', 'f32', '--', ...some], { input: '' });
+  assert.equal(got.length, some.length);
+  got.forEach((rec, i) => assert.ok(maxAbs(rec.embedding, args[i].embedding) <= 1e-6, `line ${i}`));
 });
 
 test('embed --format f32 and npy carry the JSONL values; --output is written atomically', () => {
