@@ -661,9 +661,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             const int32_t no = min_i32(PANEL, o1 - p);
             const uint8_t *wr[PANEL];
             for (int o = 0; o < PANEL; o++) wr[o] = (const uint8_t *)a->w + (uint64_t)(p + min_i32(o, no - 1)) * a->w_row;
-            // the next panel's rows (contiguous, o1 - p - 8 capped at 8), on the first pass over
-            // the weights only: later token blocks find them in cache
-            if (t0 == 0 && p + PANEL < o1)
+            if (p + PANEL < o1) // the next panel's rows: contiguous, (o1 - p - 8 capped at 8) rows
                 touch_lines(wr[0] + (uint64_t)PANEL * a->w_row, (uint64_t)min_i32(PANEL, o1 - p - PANEL) * a->w_row - 4);
             if (quant) widen_panel(a->wtype == BERT_TYPE_Q4_0, wr, nb, pw, sc);
             else pack_panel_f32(a->wtype, wr, no, K, panel);
