@@ -20,7 +20,7 @@
 //   ff   (FFN_CHUNK, n_ff)  FFN intermediate of one chunk of tokens
 //   starts (max_batch) int32: where each sequence begins
 //   per thread: max(GEMM scratch (a packed weight panel + a packed block of 64 tokens, kernels.c),
-//               attention scratch (4 score rows + V^T of one head))
+//               attention scratch (4 score rows))
 
 typedef struct {
     uint64_t x, ctx, qkv, ff, starts, thread; // byte offsets
@@ -45,7 +45,6 @@ static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
         return -1;
     if (n_threads < 1) n_threads = 1;
     const uint64_t E = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, L = (uint64_t)hp->max_tokens;
-    const uint64_t hd = E / (uint64_t)hp->n_head;
     uint64_t T;
     if (bert_mul_u64(L, (uint64_t)hp->max_batch, &T) || T > (1ull << 31)) return -1;
     if (E > (1u << 20) || F > (1u << 22)) return -1;
@@ -58,7 +57,7 @@ static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
     uint64_t qkv = align64(max_u64(T * 3 * E * 4, max_u64(qact_bytes(T, E), qact_bytes(CH, max_u64(E, F)))));
     uint64_t ff = align64(CH * F * 4);
     uint64_t gemm = bert_gemm_scratch_floats((int32_t)kmax) * 4;
-    uint64_t attn = (4 * L + hd * L) * 4;
+    uint64_t attn = 4 * L * 4;
     uint64_t pool = 2 * E * 4; // pooler / classifier vectors (thread 0)
     uint64_t th = align64(max_u64(max_u64(gemm, attn), pool));
     l->x = 0;
@@ -171,8 +170,8 @@ typedef struct {
     size_t scratch_stride;
 } attn_job;
 
-// One unit = (sequence, head): V^T of the head, then four query rows at a time: scores against
-// all keys of the sequence, softmax, weighted sum of values. Padding never exists.
+// One unit = (sequence, head), four query rows at a time: scores against all keys of the
+// sequence, softmax, weighted sum of the values (read in place). Padding never exists.
 static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     attn_job *j = ctx;
     const int32_t E = j->E, hd = j->hd;
@@ -182,10 +181,7 @@ static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
         const int32_t n = j->seq_lens[s], s0 = j->seq_start[s];
         const float *q = j->qkv + (int64_t)s0 * 3 * E + (int64_t)h * hd;
         const float *k = q + E, *v = q + 2 * E;
-        float *vt = sc;                       // (hd, n)
-        float *scores = sc + (size_t)hd * n;  // (4, n)
-        for (int32_t i = 0; i < n; i++)
-            for (int32_t d = 0; d < hd; d++) vt[(size_t)d * n + i] = v[(int64_t)i * 3 * E + d];
+        float *scores = sc; // (4, n)
         for (int32_t i0 = 0; i0 < n; i0 += 4) {
             const int32_t ni = n - i0 < 4 ? n - i0 : 4;
             bert_gemm_args qk = {
@@ -195,12 +191,7 @@ static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
             };
             bert_gemm(&qk, 0, n, NULL);
             for (int32_t i = 0; i < ni; i++) bert_softmax(scores + (size_t)i * n, n, j->scale);
-            bert_gemm_args pv = {
-                .n_tok = ni, .n_in = n, .x = scores, .ldx = n,
-                .wtype = BERT_TYPE_F32, .w = vt, .w_row = (uint64_t)n * 4,
-                .y = j->ctx + (int64_t)(s0 + i0) * E + (int64_t)h * hd, .ldy = E, .act = BERT_EPI_NONE,
-            };
-            bert_gemm(&pv, 0, hd, NULL);
+            bert_attn_pv(scores, n, ni, n, v, 3 * E, hd, j->ctx + (int64_t)(s0 + i0) * E + (int64_t)h * hd, E);
         }
     }
 }

@@ -693,6 +693,60 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
     }
 }
 
+// Four probability rows against the values in place: per 8 dims, 4 x 2 accumulators over j, the
+// row's weight splatted against two vectors of V's row j (no transposed copy of V, no k tail for
+// sequence lengths that are not multiples of 4, as the direct GEMM over V^T had). Rows past ni
+// repeat the last one and are not stored.
+void bert_attn_pv(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,
+                  float *out, int64_t ldo) {
+    if (ni <= 0) return;
+    const float *pr[4];
+    for (int i = 0; i < 4; i++) pr[i] = p + (int64_t)min_i32(i, ni - 1) * ldp;
+    int32_t d = 0;
+    for (; d + 8 <= hd; d += 8) {
+        v128_t a00 = F4(0.0f), a01 = F4(0.0f), a10 = F4(0.0f), a11 = F4(0.0f);
+        v128_t a20 = F4(0.0f), a21 = F4(0.0f), a30 = F4(0.0f), a31 = F4(0.0f);
+        const float *vr = v + d;
+BERT_NO_UNROLL
+        for (int32_t j = 0; j < n; j++, vr += ldv) {
+            const v128_t w0 = wasm_v128_load(vr), w1 = wasm_v128_load(vr + 4);
+            v128_t xs = wasm_v128_load32_splat(pr[0] + j);
+            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(xs, w0));
+            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(pr[1] + j);
+            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(xs, w0));
+            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(pr[2] + j);
+            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(xs, w0));
+            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(pr[3] + j);
+            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(xs, w0));
+            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(xs, w1));
+        }
+        const v128_t acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+        for (int32_t i = 0; i < ni; i++) {
+            wasm_v128_store(out + (int64_t)i * ldo + d, acc[2 * i]);
+            wasm_v128_store(out + (int64_t)i * ldo + d + 4, acc[2 * i + 1]);
+        }
+    }
+    for (; d < hd; d++) // head sizes that are not multiples of 8
+        for (int32_t i = 0; i < ni; i++) {
+            float acc = 0.0f;
+            for (int32_t j = 0; j < n; j++) acc += pr[i][j] * v[(int64_t)j * ldv + d];
+            out[(int64_t)i * ldo + d] = acc;
+        }
+}
+
+void bert_attn_pv_ref(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,
+                      float *out, int64_t ldo) {
+    for (int32_t i = 0; i < ni; i++)
+        for (int32_t d = 0; d < hd; d++) {
+            double acc = 0;
+            for (int32_t j = 0; j < n; j++) acc += (double)p[(int64_t)i * ldp + j] * v[(int64_t)j * ldv + d];
+            out[(int64_t)i * ldo + d] = (float)acc;
+        }
+}
+
 void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1) {
     const int32_t K = a->n_in, nb = K / QK;
     for (int32_t o = o0; o < o1; o++) {

@@ -61,6 +61,13 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch);
 void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1);
 size_t bert_gemm_scratch_floats(int32_t n_in);
 
+// Attention's weighted sum of values: out[i, d] = sum_j p[i, j] * v[j, d] for i < ni (1..4),
+// j < n, d < hd; rows of p, v and out are ldp, ldv and ldo floats apart (v read in place).
+void bert_attn_pv(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,
+                  float *out, int64_t ldo);
+void bert_attn_pv_ref(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,
+                      float *out, int64_t ldo);
+
 // In place over one row of n values.
 void bert_layernorm(float *x, int32_t n, const float *w, const float *b, float eps);
 void bert_layernorm_ref(float *x, int32_t n, const float *w, const float *b, float eps);

@@ -384,6 +384,48 @@ static void test_gemm(void) {
     CHECK(!isnan(yn[0]) && !isnan(yn[2]) && isnan(yn[3]) && isnan(yn[5]), "gemm NaN propagation");
 }
 
+// Attention's P V against its double-accumulating twin: every row count, sequence lengths that are
+// and are not multiples of 4, head sizes with and without a tail past the 8-wide steps; rows of V
+// strided as in the fused QKV buffer, and nothing outside the ni x hd output written.
+static void test_attn_pv(void) {
+    const int hds[4] = {8, 32, 64, 12};
+    const int ns[5] = {1, 3, 4, 23, 130};
+    double worst = 0;
+    int bad = 0, spill = 0;
+    for (int hi = 0; hi < 4; hi++)
+        for (int nn = 0; nn < 5; nn++)
+            for (int ni = 1; ni <= 4; ni++) {
+                const int hd = hds[hi], n = ns[nn], ldv = 3 * hd + 5, ldo = hd + 3;
+                float *p = malloc(sizeof(float) * 4 * n), *v = malloc(sizeof(float) * n * ldv);
+                float *a = malloc(sizeof(float) * 4 * ldo), *b = malloc(sizeof(float) * 4 * ldo);
+                for (int i = 0; i < 4 * n; i++) p[i] = rndf(0.0f, 1.0f);
+                for (int i = 0; i < n * ldv; i++) v[i] = rndn();
+                for (int i = 0; i < 4 * ldo; i++) a[i] = b[i] = -7.0f;
+                bert_attn_pv(p, n, ni, n, v, ldv, hd, a, ldo);
+                bert_attn_pv_ref(p, n, ni, n, v, ldv, hd, b, ldo);
+                for (int i = 0; i < 4; i++)
+                    for (int d = 0; d < ldo; d++) {
+                        if (i >= ni || d >= hd) { // outside the output: untouched
+                            spill += a[i * ldo + d] != -7.0f;
+                            continue;
+                        }
+                        double S = 0; // one rounding per term of an f32 running sum
+                        for (int j = 0; j < n; j++) S += fabs((double)p[i * n + j] * v[j * ldv + d]);
+                        const double bound = (n + 2) * 0x1p-24 * S * 1.5 + 1e-30;
+                        const double r = fabs((double)a[i * ldo + d] - b[i * ldo + d]) / bound;
+                        if (r > worst) worst = r;
+                        bad += r > 1.0;
+                    }
+                free(p);
+                free(v);
+                free(a);
+                free(b);
+            }
+    printf("attn_pv: worst diff/bound %.3f\n", worst);
+    CHECK(bad == 0, "attn_pv: %d outputs above the bound", bad);
+    CHECK(spill == 0, "attn_pv wrote %d values outside its output", spill);
+}
+
 int main(void) {
     test_exp();
     test_gelu();
@@ -391,6 +433,7 @@ int main(void) {
     test_softmax();
     test_quantize_act();
     test_gemm();
+    test_attn_pv();
     if (failures) {
         printf("test_kernels: %d failures\n", failures);
         return 1;
