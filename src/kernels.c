@@ -607,11 +607,11 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
     }
 }
 
-// A full 4-token x 8-output tile (tile[r * 8 + o]): bias, activation and residual, with the
-// activation chosen outside the loop. The per-vector path above (a switch and three branches per
-// row) cost 10-12% of a K = 384 GEMM under V8.
-#define STORE_FULL_TILE(ACT)                                                                       \
-    for (int r = 0; r < TILE; r++) {                                                               \
+// A tile of 8 outputs (tile[r * 8 + o]) for its first ntt tokens: bias, activation and residual,
+// with the activation chosen outside the loop. The per-vector path above (a switch and three
+// branches per vector) cost 10-12% of a K = 384 GEMM under V8.
+#define STORE_PANEL_TILE(ACT)                                                                       \
+    for (int r = 0; r < ntt; r++) {                                                               \
         float *y = a->y + (int64_t)(t + r) * a->ldy + p;                                           \
         v128_t v0 = ACT(wasm_f32x4_add(wasm_v128_load(tile + r * PANEL), b0));                     \
         v128_t v1 = ACT(wasm_f32x4_add(wasm_v128_load(tile + r * PANEL + 4), b1));                 \
@@ -625,13 +625,14 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
     }
 #define ACT_NONE(v) (v)
 #define ACT_RELU(v) wasm_f32x4_pmax(v, F4(0.0f))
-static void store_full_tile(const bert_gemm_args *a, int32_t t, int32_t p, const float *tile, v128_t b0, v128_t b1) {
+static void store_panel_tile(const bert_gemm_args *a, int32_t t, int32_t ntt, int32_t p, const float *tile, v128_t b0,
+                             v128_t b1) {
     const float *res = a->res;
     switch (a->act) {
-    case BERT_EPI_GELU: STORE_FULL_TILE(gelu_v) break;
-    case BERT_EPI_GELU_TANH: STORE_FULL_TILE(gelu_tanh_v) break;
-    case BERT_EPI_RELU: STORE_FULL_TILE(ACT_RELU) break;
-    default: STORE_FULL_TILE(ACT_NONE) break;
+    case BERT_EPI_GELU: STORE_PANEL_TILE(gelu_v) break;
+    case BERT_EPI_GELU_TANH: STORE_PANEL_TILE(gelu_tanh_v) break;
+    case BERT_EPI_RELU: STORE_PANEL_TILE(ACT_RELU) break;
+    default: STORE_PANEL_TILE(ACT_NONE) break;
     }
 }
 
@@ -700,7 +701,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 touch_lines(wr[0] + (uint64_t)PANEL * a->w_row, (uint64_t)min_i32(PANEL, o1 - p - PANEL) * a->w_row - 4);
             if (quant) widen_panel(a->wtype == BERT_TYPE_Q4_0, wr, nb, pw, sc);
             else pack_panel_f32(a->wtype, wr, no, K, panel);
-            v128_t b0 = F4(0.0f), b1 = F4(0.0f); // the panel's bias, for full tiles
+            v128_t b0 = F4(0.0f), b1 = F4(0.0f); // the panel's bias, for full panels
             if (a->bias && no == PANEL) {
                 b0 = wasm_v128_load(a->bias + p);
                 b1 = wasm_v128_load(a->bias + p + 4);
@@ -709,8 +710,8 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 const int32_t ntt = min_i32(TILE, t1 - t), i = (t - t0) / TILE;
                 if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
                 else tile_f32_packed(block + (size_t)i * TILE * K, panel, K, tile);
-                if (ntt == TILE && no == PANEL) {
-                    store_full_tile(a, t, p, tile, b0, b1);
+                if (no == PANEL) {
+                    store_panel_tile(a, t, ntt, p, tile, b0, b1);
                     continue;
                 }
                 for (int h = 0; h < 2 && 4 * h < no; h++) {
