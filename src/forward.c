@@ -89,6 +89,8 @@ typedef struct {
     size_t scratch_stride; // floats
 } gemm_job;
 
+_Static_assert(BERT_OUTL_MAX <= BERT_GEMM_OUTL_MAX, "the GEMM takes every outlier column a model can have");
+
 // Units of one packed weight panel (BERT_GEMM_PANEL outputs), so no range splits a panel.
 static void gemm_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     gemm_job *j = ctx;
@@ -108,44 +110,6 @@ static void quant_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     quant_job *j = ctx;
     for (int32_t t = begin; t < end; t++)
         bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * (j->k / QK));
-}
-
-// Outlier columns of a decomposed weight (model.h): y[t, o] += sum_j x[t, idx_j] * outl[j][o], then
-// the deferred activation. Weight columns convert from f16 64 at a time, once per token range.
-typedef struct {
-    const float *x;
-    int64_t ldx;
-    float *y;
-    int64_t ldy;
-    int32_t n_out, n_outl;
-    const int32_t *idx;
-    const uint16_t *outl; // (n_outl, n_out) f16
-    int act;              // BERT_EPI_*, applied after the correction
-} outl_job;
-
-static void outl_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
-    outl_job *j = ctx;
-    float wcol[64];
-    (void)thread;
-    for (int32_t c = 0; c < j->n_outl; c++) {
-        const uint16_t *wc = j->outl + (int64_t)c * j->n_out;
-        for (int32_t o0 = 0; o0 < j->n_out; o0 += 64) {
-            const int32_t no = j->n_out - o0 < 64 ? j->n_out - o0 : 64;
-            for (int32_t o = 0; o < no; o++) wcol[o] = bert_f16_to_f32(wc[o0 + o]);
-            for (int32_t t = begin; t < end; t++) {
-                const float xv = j->x[(int64_t)t * j->ldx + j->idx[c]];
-                float *y = j->y + (int64_t)t * j->ldy + o0;
-                for (int32_t o = 0; o < no; o++) y[o] += xv * wcol[o];
-            }
-        }
-    }
-    for (int32_t t = begin; t < end; t++) {
-        float *y = j->y + (int64_t)t * j->ldy;
-        if (j->act == BERT_EPI_GELU) bert_gelu(y, j->n_out);
-        else if (j->act == BERT_EPI_GELU_TANH) bert_gelu_tanh(y, j->n_out);
-        else if (j->act == BERT_EPI_RELU)
-            for (int32_t o = 0; o < j->n_out; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
-    }
 }
 
 typedef struct {
@@ -243,22 +207,19 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
         j.a.xq = q.q;
         j.a.xd = q.d;
     }
-    const int decomposed = w->n_outl > 0;
-    if (decomposed) {
-        // the side columns join before the activation; a residual would have to follow it
-        if (res || !w->outl || w->n_outl > m->n_outl || w->outl_nbytes / 2 / (uint64_t)n_out < (uint64_t)w->n_outl)
+    if (w->n_outl > 0) { // decomposed (model.h): the GEMM adds the exact side columns
+        if (!w->outl || w->n_outl > m->n_outl || w->outl_nbytes / 2 / (uint64_t)n_out < (uint64_t)w->n_outl)
             return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier columns of a %d x %d weight are inconsistent",
                              n_out, n_in);
         for (int32_t c = 0; c < w->n_outl; c++)
             if (m->outl_idx[c] < 0 || m->outl_idx[c] >= n_in)
                 return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier column %d outside %d inputs", m->outl_idx[c], n_in);
-        j.a.act = BERT_EPI_NONE;
+        j.a.n_outl = w->n_outl;
+        j.a.outl_idx = m->outl_idx;
+        j.a.outl = w->outl;
+        j.a.outl_ld = n_out;
     }
     bert_parallel_for(m->pool, (n_out + BERT_GEMM_PANEL - 1) / BERT_GEMM_PANEL, gemm_task, &j);
-    if (decomposed) {
-        outl_job o = {x, n_in, y, n_out, n_out, w->n_outl, m->outl_idx, w->outl, act};
-        bert_parallel_for(m->pool, n_rows, outl_task, &o);
-    }
     return BERT_STATUS_OK;
 }
 

@@ -607,14 +607,24 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
     }
 }
 
-// A tile of 8 outputs (tile[r * 8 + o]) for its first ntt tokens: bias, activation and residual,
-// with the activation chosen outside the loop. The per-vector path above (a switch and three
+// A tile of 8 outputs (tile[r * 8 + o]) for its first ntt tokens: bias, outlier columns (ow, the
+// panel's as f32, or NULL), activation and residual, with the activation chosen outside the loop. The per-vector path above (a switch and three
 // branches per vector) cost 10-12% of a K = 384 GEMM under V8.
-#define STORE_PANEL_TILE(ACT)                                                                       \
-    for (int r = 0; r < ntt; r++) {                                                               \
+#define STORE_PANEL_TILE(ACT)                                                                      \
+    for (int r = 0; r < ntt; r++) {                                                                \
         float *y = a->y + (int64_t)(t + r) * a->ldy + p;                                           \
-        v128_t v0 = ACT(wasm_f32x4_add(wasm_v128_load(tile + r * PANEL), b0));                     \
-        v128_t v1 = ACT(wasm_f32x4_add(wasm_v128_load(tile + r * PANEL + 4), b1));                 \
+        v128_t v0 = wasm_f32x4_add(wasm_v128_load(tile + r * PANEL), b0);                          \
+        v128_t v1 = wasm_f32x4_add(wasm_v128_load(tile + r * PANEL + 4), b1);                      \
+        if (ow) {                                                                                  \
+            const float *xr = a->x + (int64_t)(t + r) * a->ldx;                                    \
+            for (int32_t c = 0; c < a->n_outl; c++) {                                              \
+                const v128_t xv = wasm_f32x4_splat(xr[a->outl_idx[c]]);                            \
+                v0 = wasm_f32x4_add(v0, wasm_f32x4_mul(xv, wasm_v128_load(ow + c * PANEL)));       \
+                v1 = wasm_f32x4_add(v1, wasm_f32x4_mul(xv, wasm_v128_load(ow + c * PANEL + 4)));   \
+            }                                                                                      \
+        }                                                                                          \
+        v0 = ACT(v0);                                                                              \
+        v1 = ACT(v1);                                                                              \
         if (res) {                                                                                 \
             const float *rr = res + (int64_t)(t + r) * a->ldr + p;                                 \
             v0 = wasm_f32x4_add(v0, wasm_v128_load(rr));                                           \
@@ -626,7 +636,7 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
 #define ACT_NONE(v) (v)
 #define ACT_RELU(v) wasm_f32x4_pmax(v, F4(0.0f))
 static void store_panel_tile(const bert_gemm_args *a, int32_t t, int32_t ntt, int32_t p, const float *tile, v128_t b0,
-                             v128_t b1) {
+                             v128_t b1, const float *ow) {
     const float *res = a->res;
     switch (a->act) {
     case BERT_EPI_GELU: STORE_PANEL_TILE(gelu_v) break;
@@ -636,11 +646,34 @@ static void store_panel_tile(const bert_gemm_args *a, int32_t t, int32_t ntt, in
     }
 }
 
+// Outlier columns of outputs [p, p + no) as f32, ow[c * width + o] (zeros past no).
+static void outl_weights(const bert_gemm_args *a, int32_t p, int32_t no, int width, float *ow) {
+    for (int32_t c = 0; c < a->n_outl; c++)
+        for (int o = 0; o < width; o++)
+            ow[c * width + o] = o < no ? bert_f16_to_f32(a->outl[(int64_t)c * a->outl_ld + p + o]) : 0.0f;
+}
+
+// Adds the outlier columns to n_rows rows of `width` outputs (row r: token t + min(r, ntt - 1),
+// at rows[r]), a vector of 4 outputs at a time.
+static void add_outliers(const bert_gemm_args *a, int32_t t, int32_t ntt, const float *ow, int width, v128_t *rows,
+                         int n_rows) {
+    for (int r = 0; r < n_rows; r++) {
+        const float *x = a->x + (int64_t)(t + min_i32(r, ntt - 1)) * a->ldx;
+        for (int32_t c = 0; c < a->n_outl; c++) {
+            const v128_t xv = wasm_f32x4_splat(x[a->outl_idx[c]]);
+            for (int h = 0; h < width / 4; h++)
+                rows[r * (width / 4) + h] = wasm_f32x4_add(rows[r * (width / 4) + h],
+                                                           wasm_f32x4_mul(xv, wasm_v128_load(ow + c * width + 4 * h)));
+        }
+    }
+}
+
 size_t bert_gemm_scratch_floats(int32_t n_in) {
     const size_t k = (size_t)(n_in > 0 ? n_in : 0);
     // f32/f16: the panel (8k floats) + the packed token block (64k floats); q8_0/q4_0: widened
-    // panel (4k) + scales (k/4) in the panel's room, packed activations (64k) + their scales (4k)
-    return PANEL * k + GEMM_QTOKEN_BLOCK * k / 2 + GEMM_QTOKEN_BLOCK * k / QK + TILE * PANEL + 16;
+    // panel (4k) + scales (k/4) in the panel's room, packed activations (64k) + their scales (4k);
+    // + the tile, + the panel's outlier columns as f32
+    return PANEL * k + GEMM_QTOKEN_BLOCK * k / 2 + GEMM_QTOKEN_BLOCK * k / QK + TILE * PANEL + BERT_GEMM_OUTL_MAX * PANEL + 16;
 }
 
 // Reads one word per 64-byte line of [p, p + n) and keeps the result observable: the loads are
@@ -666,20 +699,25 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             const int32_t no = min_i32(4, o1 - p);
             const float *wf[4];
             for (int o = 0; o < 4; o++) wf[o] = (const float *)(const void *)((const uint8_t *)a->w + (uint64_t)(p + min_i32(o, no - 1)) * a->w_row);
+            float ow[BERT_GEMM_OUTL_MAX * 4];
+            if (a->n_outl) outl_weights(a, p, no, 4, ow);
             for (int32_t t = 0; t < nt; t += 4) {
                 const int32_t ntt = min_i32(4, nt - t);
                 const float *xr[4];
                 for (int i = 0; i < 4; i++) xr[i] = a->x + (int64_t)(t + min_i32(i, ntt - 1)) * a->ldx;
                 v128_t out[4];
                 tile_f32_direct(xr, wf, K, out);
+                if (a->n_outl) add_outliers(a, t, ntt, ow, 4, out, 4);
                 tile_store(a, t, ntt, p, no, out);
             }
         }
         return;
     }
-    // scratch: tile output | panel (weights, then for quantized weights their scales) | token block
+    // scratch: tile output | outlier columns | panel (weights, then for quantized weights their
+    // scales) | token block
     float *tile = scratch;
-    float *panel = scratch + TILE * PANEL;
+    float *ow = scratch + TILE * PANEL;
+    float *panel = ow + BERT_GEMM_OUTL_MAX * PANEL;
     float *block = panel + (size_t)PANEL * K;
     int16_t *pw = (int16_t *)(void *)panel;                      // quantized: 8 K int16 ...
     float *sc = panel + (size_t)4 * K;                            // ... then 8 nb scales
@@ -701,6 +739,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 touch_lines(wr[0] + (uint64_t)PANEL * a->w_row, (uint64_t)min_i32(PANEL, o1 - p - PANEL) * a->w_row - 4);
             if (quant) widen_panel(a->wtype == BERT_TYPE_Q4_0, wr, nb, pw, sc);
             else pack_panel_f32(a->wtype, wr, no, K, panel);
+            if (a->n_outl) outl_weights(a, p, no, PANEL, ow);
             v128_t b0 = F4(0.0f), b1 = F4(0.0f); // the panel's bias, for full panels
             if (a->bias && no == PANEL) {
                 b0 = wasm_v128_load(a->bias + p);
@@ -711,8 +750,14 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
                 else tile_f32_packed(block + (size_t)i * TILE * K, panel, K, tile);
                 if (no == PANEL) {
-                    store_panel_tile(a, t, ntt, p, tile, b0, b1);
+                    store_panel_tile(a, t, ntt, p, tile, b0, b1, a->n_outl ? ow : NULL);
                     continue;
+                }
+                if (a->n_outl) { // a partial panel (output ranges not a multiple of 8)
+                    v128_t rows[TILE * 2];
+                    for (int r = 0; r < TILE * 2; r++) rows[r] = wasm_v128_load(tile + 4 * r);
+                    add_outliers(a, t, ntt, ow, PANEL, rows, TILE);
+                    for (int r = 0; r < TILE * 2; r++) wasm_v128_store(tile + 4 * r, rows[r]);
                 }
                 for (int h = 0; h < 2 && 4 * h < no; h++) {
                     v128_t out[TILE];
@@ -825,6 +870,8 @@ void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1) {
                 break;
             }
             }
+            for (int32_t c = 0; c < a->n_outl; c++)
+                acc += (double)a->x[(int64_t)t * a->ldx + a->outl_idx[c]] * bert_f16_to_f32(a->outl[(int64_t)c * a->outl_ld + o]);
             float v = (float)(acc + (a->bias ? a->bias[o] : 0.0f));
             v = act_ref(v, a->act);
             if (a->res) v += a->res[(int64_t)t * a->ldr + o];

@@ -48,7 +48,16 @@ typedef struct {
     const float *res;               // added after the activation, or NULL; may equal y (in place)
     int64_t ldr;
     int act;                        // BERT_EPI_*
+    // Outlier input columns kept exact outside w (model.h): y[t, o] also gets
+    // sum_c x[t, outl_idx[c]] * outl[c * outl_ld + o] (f16 weights, f32 x read at those columns),
+    // before the bias and the activation. n_outl = 0: none.
+    int32_t n_outl;                 // 0 .. BERT_GEMM_OUTL_MAX
+    const int32_t *outl_idx;
+    const uint16_t *outl;
+    int64_t outl_ld;
 } bert_gemm_args;
+
+#define BERT_GEMM_OUTL_MAX 8
 
 // Outputs per packed weight panel: ranges split at multiples of it (threads) re-lay out no panel twice.
 #define BERT_GEMM_PANEL 8

@@ -233,6 +233,7 @@ typedef struct {
     bert_type t;
     int act, bias, res, inplace;
     int direct; // f32 only: no scratch, the direct kernel attention uses
+    int n_outl; // outlier input columns added from an f16 side table (0: none)
 } gemm_case;
 
 static int run_gemm_case(const gemm_case *c, double *worst_out) {
@@ -260,6 +261,22 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
         .n_tok = nt, .n_in = K, .x = x, .ldx = K, .xq = xq, .xd = xd, .wtype = c->t, .w = w, .w_row = row,
         .y = ya, .ldy = no, .bias = c->bias ? bias : NULL, .res = c->res ? res : NULL, .ldr = no, .act = c->act,
     };
+    int32_t oidx[BERT_GEMM_OUTL_MAX];
+    uint16_t *outl = malloc(sizeof(uint16_t) * (c->n_outl * no + 1));
+    for (int j = 0; j < c->n_outl; j++) { // distinct columns
+        int v, dup;
+        do {
+            v = (int)(rnd32() % (uint32_t)K);
+            dup = 0;
+            for (int i = 0; i < j; i++) dup |= oidx[i] == v;
+        } while (dup);
+        oidx[j] = v;
+    }
+    for (int i = 0; i < c->n_outl * no; i++) outl[i] = bert_f32_to_f16(rndn() * 3.0f);
+    a.n_outl = c->n_outl;
+    a.outl_idx = oidx;
+    a.outl = outl;
+    a.outl_ld = no;
     if (c->inplace) { // residual read from and written to the same buffer
         memcpy(ya, res, sizeof(float) * nt * no);
         a.res = ya;
@@ -290,11 +307,13 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
                     for (int j = 0; j < 32; j++) S += fabs((double)xq[t * K + b * 32 + j] * xd[t * nb + b] * wv[j]);
                 }
             }
+            for (int j = 0; j < c->n_outl; j++)
+                S += fabs((double)x[t * K + oidx[j]] * bert_f16_to_f32(outl[j * no + o]));
             // f32, packed kernel (src/kernels.c): a partial sum of up to 64 terms per lane, then
             // one addition per 64-term chunk; direct kernel: one rounding per term in each of 4
             // lanes + the reduction; integer path: the block sums are exact, one rounding per
             // block scale product and per accumulation.
-            const double terms = quant ? nb + 4 : c->direct ? K / 4.0 + 6 : (K < 64 ? K : 64) + (K + 63) / 64 + 6;
+            const double terms = (quant ? nb + 4 : c->direct ? K / 4.0 + 6 : (K < 64 ? K : 64) + (K + 63) / 64 + 6) + c->n_outl;
             double bound = terms * 0x1p-24 * S * 1.5 + 1e-30;
             const double pre = yb[t * no + o] - (c->res ? res[t * no + o] : 0);
             if (c->act == BERT_EPI_GELU || c->act == BERT_EPI_GELU_TANH) bound = bound * 1.2 + 2e-7 * (1 + fabs(pre) * 4);
@@ -310,6 +329,7 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     }
     if (worst > *worst_out) *worst_out = worst;
     free(x), free(wf), free(w), free(bias), free(res), free(ya), free(yb), free(xq), free(xd), free(scratch), free(wrow);
+    free(outl);
     return bad;
 }
 
@@ -323,7 +343,8 @@ static void test_gemm(void) {
                 const int Ks[5] = {32, 64, 96, 37, 3};
                 for (int ki = 0; ki < 5; ki++) {
                     if (types[ti] >= BERT_TYPE_Q4_0 && Ks[ki] % 32) continue;
-                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0, 0};
+                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0, 0, 0};
+                    if (rnd32() % 3 == 0) c.n_outl = 1 + (int)(rnd32() % (Ks[ki] < 8 ? (uint32_t)Ks[ki] : 8u));
                     if (c.res && rnd32() % 2) c.inplace = 1;
                     bad += run_gemm_case(&c, &worst);
                     n++;
@@ -335,9 +356,9 @@ static void test_gemm(void) {
                 }
             }
         }
-        // larger shapes: more tokens than one token block, real widths
-        gemm_case big[3] = {{70, 384, 36, types[ti], BERT_EPI_GELU, 1, 0, 0, 0},
-                            {130, 1536, 8, types[ti], BERT_EPI_NONE, 1, 1, 1, 0},
+        // larger shapes: more tokens than one token block, real widths, outlier columns
+        gemm_case big[3] = {{70, 384, 36, types[ti], BERT_EPI_GELU, 1, 0, 0, 0, 4},
+                            {130, 1536, 8, types[ti], BERT_EPI_NONE, 1, 1, 1, 0, 2},
                             {5, 1024, 19, types[ti], BERT_EPI_GELU_TANH, 1, 0, 0, 0}};
         for (int i = 0; i < 3; i++, n++) bad += run_gemm_case(&big[i], &worst);
         printf("gemm %s: %d cases, worst diff/bound %.3f\n", bert_type_name(types[ti]), n, worst);
