@@ -41,65 +41,44 @@ static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 // smallest normal float that softmax probabilities (divided by a sum <= n_tokens) and GELU tails
 // built from it never become subnormal, which x86 (native and under V8) computes ~100x slower.
 // pmin/pmax keep a NaN operand (x first).
-//
-// The _n forms work on n independent vectors step by step (n a constant after inlining): each
-// evaluation is one long dependency chain (~70 cycles for GELU under V8, which does not schedule
-// instructions), so interleaving four lets the CPU overlap them. Results are bit-identical.
-#define FOR_N for (int i_ = 0; i_ < n; i_++)
-BERT_INLINE void exp_n(v128_t *x, int n) {
-    v128_t under[4], nm[4], r[4], p[4];
-    FOR_N {
-        under[i_] = wasm_f32x4_lt(x[i_], F4(-80.0f));
-        x[i_] = wasm_f32x4_pmin(wasm_f32x4_pmax(x[i_], F4(-80.0f)), F4(88.3f));
-    }
+BERT_INLINE v128_t exp_v(v128_t x) {
+    const v128_t under = wasm_f32x4_lt(x, F4(-80.0f));
+    x = wasm_f32x4_pmax(x, F4(-80.0f));
+    x = wasm_f32x4_pmin(x, F4(88.3f));
     // n = round(x / ln2) by adding and removing 1.5 * 2^23 (round-to-nearest-even, as f32x4.nearest),
     // which also leaves n in the low mantissa bits of nm: 2^n is then an integer add and a shift
     // (V8 lowers f32x4.nearest and i32x4.trunc_sat_f32x4_s to 1 and ~8 x64 instructions).
-    FOR_N nm[i_] = wasm_f32x4_add(wasm_f32x4_mul(x[i_], F4(1.44269504088896341f)), F4(0x1.8p23f));
-    FOR_N {
-        const v128_t k = wasm_f32x4_sub(nm[i_], F4(0x1.8p23f));
-        r[i_] = wasm_f32x4_sub(x[i_], wasm_f32x4_mul(k, F4(0.693359375f)));
-        r[i_] = wasm_f32x4_sub(r[i_], wasm_f32x4_mul(k, F4(-2.12194440e-4f)));
-    }
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(F4(1.9875691500e-4f), r[i_]), F4(1.3981999507e-3f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], r[i_]), F4(8.3334519073e-3f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], r[i_]), F4(4.1665795894e-2f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], r[i_]), F4(1.6666665459e-1f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], r[i_]), F4(5.0000001201e-1f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p[i_], wasm_f32x4_mul(r[i_], r[i_])), r[i_]), F4(1.0f));
-    FOR_N {
-        const v128_t e = wasm_i32x4_shl(wasm_i32x4_add(nm[i_], I4(127)), 23); // (n + 127) << 23; 1.5 * 2^23 shifts out
-        x[i_] = wasm_v128_andnot(wasm_f32x4_mul(p[i_], e), under[i_]); // underflow to exactly 0 (NaN kept)
-    }
-}
-BERT_INLINE v128_t exp_v(v128_t x) {
-    exp_n(&x, 1);
-    return x;
+    const v128_t nm = wasm_f32x4_add(wasm_f32x4_mul(x, F4(1.44269504088896341f)), F4(0x1.8p23f));
+    v128_t n = wasm_f32x4_sub(nm, F4(0x1.8p23f));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, F4(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, F4(-2.12194440e-4f)));
+    v128_t p = F4(1.9875691500e-4f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(1.3981999507e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(8.3334519073e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(4.1665795894e-2f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(1.6666665459e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), F4(5.0000001201e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), F4(1.0f));
+    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(nm, I4(127)), 23); // (n + 127) << 23; 1.5 * 2^23 shifts out
+    return wasm_v128_andnot(wasm_f32x4_mul(p, e), under); // underflow to exactly 0 (NaN kept)
 }
 
 // GELU, erf form. 1 + erf(x/sqrt2) is computed as 2 - erfc(z) or erfc(z) with z = |x|/sqrt2, so
 // the negative side has no cancellation. erfc(z) ~= t P(t) e^(-z^2), t = 1/(1 + p z)
 // (Abramowitz & Stegun 7.1.26, |abs err| <= 1.5e-7).
-BERT_INLINE void gelu_n(v128_t *x, int n) {
-    v128_t z[4], t[4], p[4], e[4];
-    FOR_N z[i_] = wasm_f32x4_mul(wasm_f32x4_abs(x[i_]), F4(0.70710678118654752f));
-    FOR_N t[i_] = wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(z[i_], F4(0.3275911f))));
-    FOR_N e[i_] = wasm_f32x4_neg(wasm_f32x4_mul(z[i_], z[i_]));
-    exp_n(e, n);
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(F4(1.061405429f), t[i_]), F4(-1.453152027f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], t[i_]), F4(1.421413741f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], t[i_]), F4(-0.284496736f));
-    FOR_N p[i_] = wasm_f32x4_add(wasm_f32x4_mul(p[i_], t[i_]), F4(0.254829592f));
-    FOR_N {
-        const v128_t q = wasm_f32x4_mul(wasm_f32x4_mul(p[i_], t[i_]), e[i_]); // erfc(z)
-        const v128_t pos = wasm_f32x4_ge(x[i_], F4(0.0f));
-        const v128_t one_plus_erf = wasm_v128_bitselect(wasm_f32x4_sub(F4(2.0f), q), q, pos);
-        x[i_] = wasm_f32x4_mul(wasm_f32x4_mul(F4(0.5f), x[i_]), one_plus_erf);
-    }
-}
 BERT_INLINE v128_t gelu_v(v128_t x) {
-    gelu_n(&x, 1);
-    return x;
+    v128_t z = wasm_f32x4_mul(wasm_f32x4_abs(x), F4(0.70710678118654752f));
+    v128_t t = wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(z, F4(0.3275911f))));
+    v128_t p = F4(1.061405429f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), F4(-1.453152027f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), F4(1.421413741f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), F4(-0.284496736f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), F4(0.254829592f));
+    p = wasm_f32x4_mul(p, t);
+    v128_t q = wasm_f32x4_mul(p, exp_v(wasm_f32x4_neg(wasm_f32x4_mul(z, z)))); // erfc(z)
+    v128_t pos = wasm_f32x4_ge(x, F4(0.0f));
+    v128_t one_plus_erf = wasm_v128_bitselect(wasm_f32x4_sub(F4(2.0f), q), q, pos);
+    return wasm_f32x4_mul(wasm_f32x4_mul(F4(0.5f), x), one_plus_erf);
 }
 
 // GELU, tanh form: 0.5 x (1 + tanh(u)) == x / (1 + e^(-2u)).
@@ -190,16 +169,7 @@ void bert_exp(const float *x, float *y, int64_t n) {
         }                                                                                          \
     } while (0)
 
-void bert_gelu(float *x, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) { // four chains at a time (gelu_n)
-        v128_t v[4];
-        for (int j = 0; j < 4; j++) v[j] = wasm_v128_load(x + i + 4 * j);
-        gelu_n(v, 4);
-        for (int j = 0; j < 4; j++) wasm_v128_store(x + i + 4 * j, v[j]);
-    }
-    ROW_MAP(x + i, n - i, gelu_v);
-}
+void bert_gelu(float *x, int64_t n) { ROW_MAP(x, n, gelu_v); }
 void bert_gelu_tanh(float *x, int64_t n) { ROW_MAP(x, n, gelu_tanh_v); }
 void bert_gelu_ref(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = act_ref(x[i], BERT_EPI_GELU);
