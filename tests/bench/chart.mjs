@@ -92,7 +92,7 @@ export function renderChart(results) {
 
   const mem = [];
   for (const [name, mm] of Object.entries(results.models)) {
-    if (name === 'tiny') continue;
+    if (name === 'tiny' || name.endsWith('-outliers')) continue; // the same shape's memory is already shown
     mem.push({ group: `${mm.label} (safetensors ${(mm.sizes.safetensors / 1e9).toFixed(2)} GB)` });
     const pick = (ids) => ids.find((id) => mm.rows[id] && !mm.rows[id].error) || ids.find((id) => mm.rows[id]);
     const rows = [
