@@ -19,7 +19,7 @@
 //                           output projection and the FFN GEMMs
 //   ff   (FFN_CHUNK, n_ff)  FFN intermediate of one chunk of tokens
 //   starts (max_batch) int32: where each sequence begins
-//   per thread: max(GEMM scratch (a packed weight panel + a packed block of 64 tokens, kernels.c),
+//   per thread: max(GEMM scratch (a packed weight panel + a packed block of tokens, kernels.c),
 //               attention scratch (4 score rows))
 
 typedef struct {

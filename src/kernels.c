@@ -361,7 +361,7 @@ BERT_INLINE void tile_f32_direct(const float *const *xr, const float *const *wr,
 #define TILE 4             // tokens per micro-kernel tile
 // Tokens per pass over a packed panel (multiples of TILE): each pass re-widens the panel. int16
 // activations take half the room of f32 ones, so the quantized path packs twice the tokens in the
-// same scratch (+2-5% on MiniLM's shapes; 256 was no better, and 128 f32 tokens no faster).
+// same scratch (+1-5% on MiniLM's shapes; 256 was no better, and 128 f32 tokens no faster).
 #define GEMM_TOKEN_BLOCK 64
 #define GEMM_QTOKEN_BLOCK 128
 #define F32_CHUNK 64       // k per partial sum: the f32 rounding error grows with 64 + K/64 terms, not K
@@ -578,8 +578,9 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
 }
 
 // A tile of 8 outputs (tile[r * 8 + o]) for its first ntt tokens: bias, outlier columns (ow, the
-// panel's as f32, or NULL), activation and residual, with the activation chosen outside the loop. The per-vector path above (a switch and three
-// branches per vector) cost 10-12% of a K = 384 GEMM under V8.
+// panel's as f32, or NULL), activation and residual, with the activation chosen outside the loop.
+// The per-vector path above (a switch and three branches per vector) cost 10-12% of a K = 384
+// GEMM under V8.
 #define STORE_PANEL_TILE(ACT)                                                                      \
     for (int r = 0; r < ntt; r++) {                                                                \
         float *y = a->y + (int64_t)(t + r) * a->ldy + p;                                           \
