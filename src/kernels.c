@@ -577,6 +577,22 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
     }
 }
 
+// Outlier columns of outputs [p, p + no) as f32, ow[c * width + o] (zeros past no).
+static void outl_weights(const bert_gemm_args *a, int32_t p, int32_t no, int width, float *ow) {
+    for (int32_t c = 0; c < a->n_outl; c++)
+        for (int o = 0; o < width; o++)
+            ow[c * width + o] = o < no ? bert_f16_to_f32(a->outl[(int64_t)c * a->outl_ld + p + o]) : 0.0f;
+}
+
+// Adds one token's outlier columns (x: its f32 input row) to `width` outputs, v[width / 4].
+BERT_INLINE void add_outl_row(const bert_gemm_args *a, const float *x, const float *ow, int width, v128_t *v) {
+    for (int32_t c = 0; c < a->n_outl; c++) {
+        const v128_t xv = wasm_f32x4_splat(x[a->outl_idx[c]]);
+        for (int h = 0; h < width / 4; h++)
+            v[h] = wasm_f32x4_add(v[h], wasm_f32x4_mul(xv, wasm_v128_load(ow + c * width + 4 * h)));
+    }
+}
+
 // A tile of 8 outputs (tile[r * 8 + o]) for its first ntt tokens: bias, outlier columns (ow, the
 // panel's as f32, or NULL), activation and residual, with the activation chosen outside the loop.
 // The per-vector path above (a switch and three branches per vector) cost 10-12% of a K = 384
@@ -587,12 +603,10 @@ BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int
         v128_t v0 = wasm_f32x4_add(wasm_v128_load(tile + r * PANEL), b0);                          \
         v128_t v1 = wasm_f32x4_add(wasm_v128_load(tile + r * PANEL + 4), b1);                      \
         if (ow) {                                                                                  \
-            const float *xr = a->x + (int64_t)(t + r) * a->ldx;                                    \
-            for (int32_t c = 0; c < a->n_outl; c++) {                                              \
-                const v128_t xv = wasm_f32x4_splat(xr[a->outl_idx[c]]);                            \
-                v0 = wasm_f32x4_add(v0, wasm_f32x4_mul(xv, wasm_v128_load(ow + c * PANEL)));       \
-                v1 = wasm_f32x4_add(v1, wasm_f32x4_mul(xv, wasm_v128_load(ow + c * PANEL + 4)));   \
-            }                                                                                      \
+            v128_t v[2] = {v0, v1};                                                                \
+            add_outl_row(a, a->x + (int64_t)(t + r) * a->ldx, ow, PANEL, v);                       \
+            v0 = v[0];                                                                             \
+            v1 = v[1];                                                                             \
         }                                                                                          \
         v0 = ACT(v0);                                                                              \
         v1 = ACT(v1);                                                                              \
@@ -614,28 +628,6 @@ static void store_panel_tile(const bert_gemm_args *a, int32_t t, int32_t ntt, in
     case BERT_EPI_GELU_TANH: STORE_PANEL_TILE(gelu_tanh_v) break;
     case BERT_EPI_RELU: STORE_PANEL_TILE(ACT_RELU) break;
     default: STORE_PANEL_TILE(ACT_NONE) break;
-    }
-}
-
-// Outlier columns of outputs [p, p + no) as f32, ow[c * width + o] (zeros past no).
-static void outl_weights(const bert_gemm_args *a, int32_t p, int32_t no, int width, float *ow) {
-    for (int32_t c = 0; c < a->n_outl; c++)
-        for (int o = 0; o < width; o++)
-            ow[c * width + o] = o < no ? bert_f16_to_f32(a->outl[(int64_t)c * a->outl_ld + p + o]) : 0.0f;
-}
-
-// Adds the outlier columns to n_rows rows of `width` outputs (row r: token t + min(r, ntt - 1),
-// at rows[r]), a vector of 4 outputs at a time.
-static void add_outliers(const bert_gemm_args *a, int32_t t, int32_t ntt, const float *ow, int width, v128_t *rows,
-                         int n_rows) {
-    for (int r = 0; r < n_rows; r++) {
-        const float *x = a->x + (int64_t)(t + min_i32(r, ntt - 1)) * a->ldx;
-        for (int32_t c = 0; c < a->n_outl; c++) {
-            const v128_t xv = wasm_f32x4_splat(x[a->outl_idx[c]]);
-            for (int h = 0; h < width / 4; h++)
-                rows[r * (width / 4) + h] = wasm_f32x4_add(rows[r * (width / 4) + h],
-                                                           wasm_f32x4_mul(xv, wasm_v128_load(ow + c * width + 4 * h)));
-        }
     }
 }
 
@@ -678,7 +670,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 for (int i = 0; i < 4; i++) xr[i] = a->x + (int64_t)(t + min_i32(i, ntt - 1)) * a->ldx;
                 v128_t out[4];
                 tile_f32_direct(xr, wf, K, out);
-                if (a->n_outl) add_outliers(a, t, ntt, ow, 4, out, 4);
+                for (int i = 0; i < ntt && a->n_outl; i++) add_outl_row(a, xr[i], ow, 4, &out[i]);
                 tile_store(a, t, ntt, p, no, out);
             }
         }
@@ -724,11 +716,11 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                     store_panel_tile(a, t, ntt, p, tile, b0, b1, a->n_outl ? ow : NULL);
                     continue;
                 }
-                if (a->n_outl) { // a partial panel (output ranges not a multiple of 8)
-                    v128_t rows[TILE * 2];
-                    for (int r = 0; r < TILE * 2; r++) rows[r] = wasm_v128_load(tile + 4 * r);
-                    add_outliers(a, t, ntt, ow, PANEL, rows, TILE);
-                    for (int r = 0; r < TILE * 2; r++) wasm_v128_store(tile + 4 * r, rows[r]);
+                for (int r = 0; r < ntt && a->n_outl; r++) { // a partial panel (ranges not a multiple of 8)
+                    v128_t v[2] = {wasm_v128_load(tile + r * PANEL), wasm_v128_load(tile + r * PANEL + 4)};
+                    add_outl_row(a, a->x + (int64_t)(t + r) * a->ldx, ow, PANEL, v);
+                    wasm_v128_store(tile + r * PANEL, v[0]);
+                    wasm_v128_store(tile + r * PANEL + 4, v[1]);
                 }
                 for (int h = 0; h < 2 && 4 * h < no; h++) {
                     v128_t out[TILE];
