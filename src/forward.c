@@ -130,6 +130,7 @@ typedef struct {
     const int32_t *seq_start, *seq_lens;
     int32_t n_head, hd, E;
     float scale;
+    int32_t cls_only; // only each sequence's first query row, into ctx row s (see forward)
     float *scratch;
     size_t scratch_stride;
 } attn_job;
@@ -146,8 +147,9 @@ static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
         const float *q = j->qkv + (int64_t)s0 * 3 * E + (int64_t)h * hd;
         const float *k = q + E, *v = q + 2 * E;
         float *scores = sc; // (4, n)
-        for (int32_t i0 = 0; i0 < n; i0 += 4) {
-            const int32_t ni = n - i0 < 4 ? n - i0 : 4;
+        const int32_t nq = j->cls_only ? 1 : n;
+        for (int32_t i0 = 0; i0 < nq; i0 += 4) {
+            const int32_t ni = nq - i0 < 4 ? nq - i0 : 4;
             bert_gemm_args qk = {
                 .n_tok = ni, .n_in = hd, .x = q + (int64_t)i0 * 3 * E, .ldx = 3 * E,
                 .wtype = BERT_TYPE_F32, .w = k, .w_row = (uint64_t)3 * E * 4,
@@ -155,7 +157,8 @@ static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
             };
             bert_gemm(&qk, 0, n, NULL);
             for (int32_t i = 0; i < ni; i++) bert_softmax(scores + (size_t)i * n, n, j->scale);
-            bert_attn_pv(scores, n, ni, n, v, 3 * E, hd, j->ctx + (int64_t)(s0 + i0) * E + (int64_t)h * hd, E);
+            const int64_t row = j->cls_only ? s : s0 + i0;
+            bert_attn_pv(scores, n, ni, n, v, 3 * E, hd, j->ctx + row * E + (int64_t)h * hd, E);
         }
     }
 }
@@ -277,9 +280,22 @@ static int epi_act(bert_act a) {
     return a == BERT_ACT_GELU_TANH ? BERT_EPI_GELU_TANH : a == BERT_ACT_RELU ? BERT_EPI_RELU : BERT_EPI_GELU;
 }
 
-// Checks the arguments and the workspace, and leaves the final hidden states in f->x.
+// Moves each sequence's first ([CLS]) row of x to row s. Row s's source starts[s] >= s, and no
+// later sequence starts at or before s, so copying in order overwrites nothing still needed.
+static void gather_cls(fwd *f, const int32_t *starts, int32_t n_seq) {
+    const int32_t E = f->m->hp.n_embd;
+    for (int32_t s = 0; s < n_seq; s++)
+        if (starts[s] != s) memmove(f->x + (int64_t)s * E, f->x + (int64_t)starts[s] * E, (size_t)E * 4);
+    f->n_tok = n_seq;
+}
+
+// Checks the arguments and the workspace, and leaves the final hidden states in f->x: one row per
+// token, or with cls_only one row per sequence, its first token's. Heads that read only [CLS]
+// (classifiers, CLS pooling) need nothing else from the last layer but K and V of every token: its
+// attention, output projection and FFN run on the n_seq [CLS] rows alone (each token's arithmetic
+// is the same either way, so the result is bit-identical).
 static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int32_t *type_ids,
-                           const int32_t *seq_lens, int32_t n_seq) {
+                           const int32_t *seq_lens, int32_t n_seq, int cls_only) {
     const bert_hparams *hp = &m->hp;
     memset(f, 0, sizeof *f);
     f->m = m;
@@ -352,12 +368,18 @@ static bert_status forward(fwd *f, bert_model *m, const int32_t *ids, const int3
     aj.seq_start = starts;
 
     const int act = epi_act(m->act);
+    if (cls_only && hp->n_layer == 0) gather_cls(f, starts, n_seq);
     for (int32_t il = 0; il < hp->n_layer; il++) {
         const bert_layer *ly = &m->layers[il];
         // 2. Fused Q|K|V projection of all tokens: qkv = x Wqkv^T + bqkv.
         if ((st = linear(f, f->n_tok, &ly->wqkv, &ly->bqkv, f->x, E, f->qkv, 3 * E, NULL, BERT_EPI_NONE, f->ctx)))
             return st;
-        // 3. Self-attention per (sequence, head): softmax(q k^T / sqrt(head_dim)) v -> ctx.
+        // 3. Self-attention per (sequence, head): softmax(q k^T / sqrt(head_dim)) v -> ctx. The
+        //    last layer of a cls_only pass: [CLS] queries only, and from here on n_seq rows.
+        if (cls_only && il == hp->n_layer - 1) {
+            aj.cls_only = 1;
+            gather_cls(f, starts, n_seq);
+        }
         bert_parallel_for(m->pool, n_seq * hp->n_head, attn_task, &aj);
         // 4. Output projection + residual (in place into x), then LayerNorm.
         if ((st = linear(f, f->n_tok, &ly->wo, &ly->bo, f->ctx, E, f->x, E, f->x, BERT_EPI_NONE, f->qkv)))
@@ -417,7 +439,7 @@ bert_status bert_encode(bert_model *m, const int32_t *ids, const int32_t *type_i
         return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_encode: out holds %zu floats, %lld needed", out_cap,
                          (long long)(n_out * E));
     fwd f;
-    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq);
+    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq, pooling == BERT_POOLING_CLS);
     if (st) return st;
 
     // 6. Pooling over each sequence's tokens, then the optional L2 normalization.
@@ -431,7 +453,7 @@ bert_status bert_encode(bert_model *m, const int32_t *ids, const int32_t *type_i
         const float *h = f.x + t0 * E;
         float *o = out + (int64_t)s * E;
         if (pooling == BERT_POOLING_CLS) {
-            memcpy(o, h, (size_t)E * 4);
+            memcpy(o, f.x + (int64_t)s * E, (size_t)E * 4); // forward kept only [CLS] rows
         } else if (pooling == BERT_POOLING_MAX) {
             memcpy(o, h, (size_t)E * 4);
             for (int32_t i = 1; i < n; i++)
@@ -466,15 +488,14 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
         return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "bert_classify: out holds %zu floats, %lld needed", out_cap,
                          (long long)n_seq * nl);
     fwd f;
-    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq);
+    bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq, 1);
     if (st) return st;
 
-    // 6. Head on each sequence's [CLS] state: pooled = tanh(Wp h + bp) (BertPooler, when the
+    // 6. Head on each sequence's [CLS] state (row s: forward kept only those): pooled = tanh(Wp h + bp) (BertPooler, when the
     //    checkpoint has one), logits = Wc pooled + bc.
     float *tmp = f.thread, *pooled = f.thread + E; // thread 0 scratch is free now
-    int64_t t0 = 0;
     for (int32_t s = 0; s < n_seq; s++) {
-        const float *h = f.x + t0 * E;
+        const float *h = f.x + (int64_t)s * E;
         if (m->pool_w.data) {
             for (int32_t o = 0; o < E; o++)
                 pooled[o] = tanhf(row_dot(m, &m->pool_w, o, h, tmp) + ((const float *)m->pool_b.data)[o]);
@@ -484,7 +505,6 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
         for (int32_t l = 0; l < nl; l++)
             out[(int64_t)s * nl + l] =
                 row_dot(m, &m->cls_w, l, pooled, tmp) + (m->cls_b.data ? ((const float *)m->cls_b.data)[l] : 0.0f);
-        t0 += seq_lens[s];
     }
     return BERT_STATUS_OK;
 }
