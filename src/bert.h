@@ -103,6 +103,11 @@ typedef struct {
     bert_type embd_type;
 } bert_plan;
 
+// The largest plan a 32-bit build (wasm32) can load: the model lives in one allocation, and malloc
+// on 32-bit targets (dlmalloc in wasi-libc and Emscripten) refuses any single request of half the
+// address space or more. 64-bit hosts allow 1 TiB. Plans over the limit fail at header time.
+#define BERT_PLAN_LIMIT_32BIT ((2ull << 30) - (1ull << 20))
+
 // Human-readable one-line description of a plan; returns the length that was needed.
 size_t bert_plan_describe(const bert_plan *plan, char *buf, size_t buf_size);
 

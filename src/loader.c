@@ -35,9 +35,9 @@
 #include "tokenizer.h"
 
 #define ALIGN 64u
-// Largest plan a host can address: wasm32 (and any 32-bit target) 4 GiB; 64-bit hosts 1 TiB
+// Largest plan a host can allocate: 32-bit targets just under 2 GiB (bert.h); 64-bit hosts 1 TiB
 // (sanitizer allocators abort above that instead of returning NULL).
-#define ADDR_LIMIT (sizeof(void *) == 4 ? (4ull << 30) : (1ull << 40))
+#define ADDR_LIMIT (sizeof(void *) == 4 ? BERT_PLAN_LIMIT_32BIT : (1ull << 40))
 
 enum { PH_LEN, PH_HEADER, PH_DATA, PH_DONE };
 
@@ -686,7 +686,7 @@ static bert_status on_header(bert_loader *l) {
     }
     if (l->plan.total > ADDR_LIMIT || lay.arena > (uint64_t)SIZE_MAX) {
         char lim[24];
-        st = bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED, "model needs %s, more than this %d-bit build can address (%s)",
+        st = bert_fail(l->err, BERT_STATUS_BUDGET_EXCEEDED, "model needs %s, more than this %d-bit build can allocate (%s)",
                        desc, (int)(sizeof(void *) * 8), bert_format_bytes(ADDR_LIMIT, lim, sizeof lim));
         suggest(l, &l->plan, ADDR_LIMIT, l->err, BERT_ERROR_SIZE);
         return st;

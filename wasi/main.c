@@ -39,7 +39,9 @@
 #define CLI_CHUNK (1u << 20)            // model.safetensors read size: the only weight-byte window
 #define CLI_SMALL_FILE_MAX (256u << 20) // refuse "small" files (tokenizer.json, ...) above this
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+// EXIT_PIPE: stdout was closed early (`| head`): stop quietly with the status a process stopped by
+// SIGPIPE reports, as the native build does (WASI has no signals).
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PIPE = 141 };
 
 enum { CMD_EMBED = 1, CMD_TOKENIZE = 2, CMD_RERANK = 4, CMD_PLAN = 8, CMD_INFO = 16 };
 enum { FMT_JSONL = 0, FMT_F32 = 1, FMT_NPY = 2 };
@@ -71,6 +73,7 @@ static struct {
     char *tmp_path;   // non-NULL while a --output temp file exists
     const char *path; // final path
     int is_stdout;
+    int broken_pipe;  // a write to stdout failed with EPIPE: nothing more to say
 } g_out;
 
 static void out_discard(void) {
@@ -97,6 +100,25 @@ static void errorf(const char *where, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+// "cannot open" / "cannot create" (err: errno). A WASI program sees only the directories the runtime
+// granted: an absolute or "../" path outside them looks missing, so say how to grant it.
+static void open_failed(const char *path, const char *what, int err) {
+#ifdef __wasi__
+    if (err == ENOTCAPABLE || (err == ENOENT && (path[0] == '/' || strncmp(path, "..", 2) == 0))) {
+        errorf(path, "%s: %s (WASI sees only granted directories: wasmtime --dir DIR, or BERTWASM_DIRS=DIR for "
+                     "npx bertwasm)", what, strerror(err));
+        return;
+    }
+#endif
+    errorf(path, "%s: %s", what, strerror(err));
+}
+
+// A failed write to the output (err: its errno). A closed pipe is not an error worth a message.
+static void write_failed(int err) {
+    if (g_out.is_stdout && err == EPIPE) g_out.broken_pipe = 1;
+    else errorf(g_out.is_stdout ? "stdout" : g_out.tmp_path, "write failed: %s", strerror(err));
 }
 
 static int fail_usage(const cli_opts *o, const char *fmt, ...)
@@ -177,7 +199,7 @@ static int out_open(const cli_opts *o) {
     snprintf(g_out.tmp_path, n, "%s.tmp-%s", o->output, suffix);
     g_out.f = fopen(g_out.tmp_path, "wb");
     if (!g_out.f) {
-        errorf(g_out.tmp_path, "cannot create: %s", strerror(errno));
+        open_failed(g_out.tmp_path, "cannot create", errno);
         free(g_out.tmp_path);
         g_out.tmp_path = NULL;
         return -1;
@@ -189,7 +211,7 @@ static int out_open(const cli_opts *o) {
 static int out_commit(void) {
     if (g_out.is_stdout) {
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            errorf("stdout", "write failed: %s", strerror(errno));
+            write_failed(errno);
             return EXIT_RUNTIME;
         }
         return EXIT_OK;
@@ -203,7 +225,7 @@ static int out_commit(void) {
     }
     g_out.f = NULL;
     if (bad) {
-        errorf(g_out.tmp_path, "write failed: %s", strerror(e));
+        write_failed(e);
         out_discard();
         return EXIT_RUNTIME;
     }
@@ -217,9 +239,11 @@ static int out_commit(void) {
     return EXIT_OK;
 }
 
+// After each batch: stdout gets the batch's records now (a reader may be waiting for them before
+// it writes the next line); a file is written whole at the end anyway.
 static int out_check(void) {
-    if (ferror(g_out.f)) {
-        errorf(g_out.is_stdout ? "stdout" : g_out.tmp_path, "write failed: %s", strerror(errno));
+    if ((g_out.is_stdout && fflush(stdout) != 0) || ferror(g_out.f)) {
+        write_failed(errno);
         return -1;
     }
     return 0;
@@ -251,7 +275,7 @@ static int read_small_file(const char *dir, const char *name, int required, cli_
             free(path);
             return 1;
         }
-        errorf(path, "cannot open: %s", strerror(e));
+        open_failed(path, "cannot open", e);
         free(path);
         return -1;
     }
@@ -352,7 +376,7 @@ static int read_st_prefix(const char *path, int *fd_out, uint64_t *file_size, ui
                           uint64_t *hdr_len) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        errorf(path, "cannot open: %s", strerror(errno));
+        open_failed(path, "cannot open", errno);
         return -1;
     }
     struct stat st;
@@ -525,7 +549,7 @@ static int load_model(const cli_opts *o, bert_model **out) {
 
     fd = open(wpath, O_RDONLY);
     if (fd < 0) {
-        errorf(wpath, "cannot open: %s", strerror(errno));
+        open_failed(wpath, "cannot open", errno);
         goto done;
     }
     chunk = xmalloc(CLI_CHUNK);
@@ -686,9 +710,19 @@ static int write_f32s(FILE *f, const float *v, size_t n) {
 
 static int cmd_embed(const cli_opts *o) {
     if (o->format == FMT_NPY && (!o->output || strcmp(o->output, "-") == 0)) {
-        // The row count is known only at the end and is patched into the header: needs a file.
-        if (ftell(stdout) < 0 || fseek(stdout, 0, SEEK_CUR) != 0)
-            return fail_usage(o, "--format npy needs a seekable output: use --output FILE");
+        // The row count is known only at the end and is patched into the header at offset 0: that
+        // needs an empty regular file that is not in append mode (">>" would add the header at the
+        // end). Node's node:wasi reports every stdout as append mode, so there the header write is
+        // checked after the fact instead (see the end of this function).
+        struct stat st;
+        int append = 0;
+#ifndef __wasi__
+        const int fl = fcntl(STDOUT_FILENO, F_GETFL);
+        append = fl != -1 && (fl & O_APPEND);
+#endif
+        if (ftell(stdout) != 0 || fseek(stdout, 0, SEEK_CUR) != 0 || fstat(STDOUT_FILENO, &st) != 0 || st.st_size != 0 ||
+            append)
+            return fail_usage(o, "--format npy needs an empty, seekable output that is not appended to: use --output FILE");
     }
     bert_model *m = NULL;
     if (load_model(o, &m)) return EXIT_RUNTIME;
@@ -780,8 +814,13 @@ static int cmd_embed(const cli_opts *o) {
         char hdr[NPY_HEADER];
         npy_header(hdr, rows, dim);
         if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, NPY_HEADER, f) != NPY_HEADER ||
-            fseek(f, 0, SEEK_END) != 0)
+            fflush(f) != 0)
             goto io_fail;
+        if (ftell(f) != NPY_HEADER) { // the write did not land at offset 0 (an append-mode descriptor)
+            errorf(g_out.is_stdout ? "stdout" : g_out.tmp_path, "could not patch the npy header in place");
+            goto done;
+        }
+        if (fseek(f, 0, SEEK_END) != 0) goto io_fail;
     }
     rc = out_commit();
     out_opened = 0;
@@ -790,7 +829,7 @@ static int cmd_embed(const cli_opts *o) {
                 t_embed, t_embed > 0 ? index / (t_embed / 1e3) : 0.0);
     goto done;
 io_fail:
-    errorf(g_out.is_stdout ? "stdout" : g_out.tmp_path, "write failed: %s", strerror(errno));
+    write_failed(errno);
 done:
     if (out_opened && rc != EXIT_OK) out_discard();
     input_free(&in);
@@ -1045,8 +1084,18 @@ static void put_kv_u64(FILE *f, const char *k, uint64_t v, int comma) {
     fprintf(f, "%s\"%s\":%llu", comma ? "," : "", k, (unsigned long long)v);
 }
 
-// Largest plan the build can address (the loader refuses larger ones the same way).
-#define CLI_ADDR_LIMIT (sizeof(void *) == 4 ? (4ull << 30) : (1ull << 40))
+// A model.safetensors whose size is not the one its header describes fails to load (the loader says
+// the same at the first missing or extra byte); plan and info find it from the size alone.
+static int file_size_mismatch(const char *wpath, uint64_t want, uint64_t have) {
+    if (have == want) return 0;
+    errorf(wpath, "BAD_MODEL: %s: the header describes %llu bytes, the file has %llu",
+           have < want ? "truncated" : "bytes past the end of the tensor data", (unsigned long long)want,
+           (unsigned long long)have);
+    return 1;
+}
+
+// Largest plan the build can allocate (the loader refuses larger ones the same way).
+#define CLI_ADDR_LIMIT (sizeof(void *) == 4 ? BERT_PLAN_LIMIT_32BIT : (1ull << 40))
 
 // Pushes the small files and the safetensors header (8 bytes, then the header; nothing more) into
 // a fresh loader with the given budget (PLAN_ONLY: the header's length, see cmd_plan). Returns 0
@@ -1146,15 +1195,14 @@ static int cmd_plan(const cli_opts *o) {
     put_kv_u64(f, "bytes_read", bytes_read, 1);
     put_kv_u64(f, "budget", o->budget, 1);
     fprintf(f, ",\"fits_budget\":%s", o->budget == 0 || plan.total <= o->budget ? "true" : "false");
-    fprintf(f, ",\"fits_wasm32\":%s", plan.total <= (4ull << 30) ? "true" : "false");
+    fprintf(f, ",\"fits_wasm32\":%s", plan.total <= BERT_PLAN_LIMIT_32BIT ? "true" : "false");
     fputs(",\"description\":", f);
     put_cstr(f, desc);
     fputs("}\n", f);
-    if (plan.file_size != file_size)
-        errorf(wpath, "warning: the header describes %llu bytes but the file has %llu",
-               (unsigned long long)plan.file_size, (unsigned long long)file_size);
     rc = out_commit();
-    if (rc == EXIT_OK && !fits) {
+    if (rc == EXIT_OK && file_size_mismatch(wpath, plan.file_size, file_size)) {
+        rc = EXIT_RUNTIME; // the plan is printed, but this file cannot load
+    } else if (rc == EXIT_OK && !fits) {
         // the plan is printed, but it does not fit: exit 1 with the reason
         if (ld && wst != BERT_STATUS_OK) loader_error(ld, wpath, wst);
         else {
@@ -1279,10 +1327,14 @@ static int cmd_info(const cli_opts *o) {
         uint64_t tensors, params;
     } dt[16];
     int n_dt = 0;
-    uint64_t n_tensors = 0, n_params = 0;
+    uint64_t n_tensors = 0, n_params = 0, data_end = 0;
     for (const json_value *t = dhdr.root ? dhdr.root->child : NULL; t; t = t->next) {
         if (strcmp(t->key, "__metadata__") == 0) continue;
-        const json_value *d = json_get(t, "dtype"), *shape = json_get(t, "shape");
+        const json_value *d = json_get(t, "dtype"), *shape = json_get(t, "shape"), *offs = json_get(t, "data_offsets");
+        uint64_t end;
+        if (offs && offs->type == JSON_ARRAY && offs->child && offs->child->next && !json_as_u64(offs->child->next, &end) &&
+            end > data_end)
+            data_end = end;
         if (!d || d->type != JSON_STRING || !shape || shape->type != JSON_ARRAY) continue;
         uint64_t ne = 1;
         for (const json_value *s = shape->child; s; s = s->next) {
@@ -1362,6 +1414,8 @@ static int cmd_info(const cli_opts *o) {
     }
     fputs("}}\n", f);
     rc = out_commit();
+    if (rc == EXIT_OK && file_size_mismatch(wpath, 8 + hdr_len + data_end, file_size))
+        rc = EXIT_RUNTIME; // printed, but this file cannot load
 done:
     if (rc != EXIT_OK) out_discard();
     if (fd >= 0) close(fd);
@@ -1482,11 +1536,21 @@ static const struct {
 };
 
 // "256MiB", "1.5GiB", "300MB", "4096", "2G" (single letters are binary). 0 on success.
+// A size: decimal digits with an optional fraction, then an optional unit; at least 1 byte (no
+// budget at all is the default, not "0"). Hex, exponents and signs are refused.
 static int parse_size(const char *s, uint64_t *out) {
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') p++;
+    if (p == s) return -1;
+    if (*p == '.') {
+        const char *f = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == f) return -1;
+    }
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 0)) return -1;
+    if (end != p || errno || !(v >= 0)) return -1;
     double mul = 1;
     if (!strcmp(end, "") || !strcmp(end, "B")) mul = 1;
     else if (!strcmp(end, "K") || !strcmp(end, "k") || !strcmp(end, "KiB")) mul = 1024.0;
@@ -1499,7 +1563,7 @@ static int parse_size(const char *s, uint64_t *out) {
     else if (!strcmp(end, "TB")) mul = 1e12;
     else return -1;
     double b = v * mul;
-    if (b >= 1.8e19) return -1;
+    if (b >= 1.8e19 || b < 1) return -1;
     *out = (uint64_t)b;
     return 0;
 }
@@ -1523,7 +1587,7 @@ static int apply_option(cli_opts *o, const char *name, const char *val) {
         else if (!strcmp(val, "f32")) o->dtype = BERT_TYPE_F32;
         else return fail_usage(o, "--dtype must be q8, q4, f16 or f32, not '%s'", val);
     } else if (!strcmp(name, "--budget")) {
-        if (parse_size(val, &o->budget)) return fail_usage(o, "--budget: cannot read size '%s' (e.g. 256MiB)", val);
+        if (parse_size(val, &o->budget)) return fail_usage(o, "--budget: cannot read size '%s' (e.g. 256MiB; at least 1 byte, omit it for no budget)", val);
     } else if (!strcmp(name, "--max-tokens")) {
         if (parse_int(val, 3, 1 << 20, &o->max_tokens)) return fail_usage(o, "--max-tokens must be an integer >= 3");
     } else if (!strcmp(name, "--batch")) {
@@ -1555,25 +1619,28 @@ int main(int argc, char **argv) {
         fputs(HELP_MAIN, stderr);
         return EXIT_USAGE;
     }
+    static const struct {
+        const char *name;
+        int cmd;
+    } CMDS[] = {{"embed", CMD_EMBED}, {"tokenize", CMD_TOKENIZE}, {"rerank", CMD_RERANK}, {"plan", CMD_PLAN},
+                {"info", CMD_INFO}};
     const char *c = argv[1];
-    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
-        print_help(0);
+    const int help = !strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help");
+    if (help && argc > 2) c = argv[2]; // "bertwasm help embed"
+    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
+        if (!strcmp(c, CMDS[i].name)) {
+            o.cmd = CMDS[i].cmd;
+            o.cmd_name = CMDS[i].name;
+        }
+    if (help) {
+        if (argc > 2 && !o.cmd) return fail_usage(NULL, "unknown command '%s'", c);
+        print_help(o.cmd);
         return EXIT_OK;
     }
     if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
         printf("bertwasm %s\n", BERT_VERSION);
         return EXIT_OK;
     }
-    static const struct {
-        const char *name;
-        int cmd;
-    } CMDS[] = {{"embed", CMD_EMBED}, {"tokenize", CMD_TOKENIZE}, {"rerank", CMD_RERANK}, {"plan", CMD_PLAN},
-                {"info", CMD_INFO}};
-    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
-        if (!strcmp(c, CMDS[i].name)) {
-            o.cmd = CMDS[i].cmd;
-            o.cmd_name = CMDS[i].name;
-        }
     if (!o.cmd) return fail_usage(NULL, "unknown command '%s'", c);
 
     o.texts = xmalloc(sizeof(char *) * (size_t)argc);
@@ -1641,5 +1708,5 @@ int main(int argc, char **argv) {
     }
     out_discard(); // no-op after a commit
     free(o.texts);
-    return rc;
+    return g_out.broken_pipe ? EXIT_PIPE : rc;
 }

@@ -6,7 +6,8 @@
 // Which build runs: $BERTWASM_WASM if set; else the relaxed-SIMD build when this Node validates
 // relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd, or BERTWASM_RELAXED=1, which sets
 // that V8 flag at startup) and the file exists; else SIMD128. BERTWASM_RELAXED=0 forces SIMD128.
-// Directories the program may open: the current directory (as "." and as its absolute path), plus
+// Directories the program may open: the current directory (as "." and as its absolute path), the
+// --model folder and the --output file's folder when they lie outside it (see grantPaths), plus
 // every absolute directory listed in $BERTWASM_DIRS (separated by ":"), each under its own path.
 //
 // Also a module: runWasi() is used by the tests (e.g. to wrap imports and count bytes read).
@@ -71,6 +72,31 @@ export function defaultPreopens() {
   return pre;
 }
 
+// A WASI program opens only what it was granted, so the folders named by --model and --output are
+// granted too when they lie outside the current directory: an absolute path under its own name, a
+// "../" path rewritten to its absolute form (a relative path cannot leave the "." preopen).
+// Returns the arguments to pass; adds to preopens.
+export function grantPaths(args, preopens, cwd = process.cwd()) {
+  const out = [...args];
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === '--') break;
+    const m = /^(--model|--output)(?:=(.*))?$/.exec(out[i]);
+    if (!m) continue;
+    const at = m[2] === undefined ? i + 1 : i; // the value: the next argument, or after '='
+    const value = m[2] === undefined ? out[i + 1] : m[2];
+    if (m[2] === undefined) i++;
+    if (!value || value === '-') continue;
+    const abs = path.resolve(cwd, value);
+    const dir = m[1] === '--model' ? abs : path.dirname(abs);
+    const rel = path.relative(cwd, abs);
+    const outside = path.isAbsolute(value) || rel === '..' || rel.startsWith(`..${path.sep}`);
+    if (!outside || !existsSync(dir)) continue; // missing: the program reports it
+    preopens[dir] = dir;
+    if (!path.isAbsolute(value)) out[at] = m[2] === undefined ? abs : `${m[1]}=${abs}`;
+  }
+  return out;
+}
+
 // Runs the command; resolves to its exit code. wrapImports(importObject, getInstance) may return a
 // modified import object (tests count fd_read bytes this way).
 export async function runWasi({
@@ -117,7 +143,9 @@ if (isMain()) {
     process.exit(1);
   }
   try {
-    process.exitCode = await runWasi({ wasm, args: process.argv.slice(2) });
+    const preopens = defaultPreopens();
+    const args = grantPaths(process.argv.slice(2), preopens);
+    process.exitCode = await runWasi({ wasm, args, preopens });
   } catch (e) {
     // A trap (out of bounds, unreachable) or an instantiation failure: report, exit 1.
     process.stderr.write(`bertwasm: ${path.basename(wasm)}: ${e && e.message ? e.message : e}\n`);

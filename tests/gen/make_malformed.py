@@ -325,7 +325,7 @@ def main():
                 shp = h[k]["shape"]
                 h[k]["shape"] = [{32: E, 128: F, 30522: V}.get(d, d) for d in shp]
         return f
-    c.case("absurd-plan", BUD, "build can address", edited(absurd(65536, 2000000000, 262144)),
+    c.case("absurd-plan", BUD, "build can allocate", edited(absurd(65536, 2000000000, 262144)),
            files=cfg(hidden_size=65536, vocab_size=2000000000, intermediate_size=262144, num_hidden_layers=1,
                      num_attention_heads=16),
            why="a self-consistent 256 TB model: refused at plan time")
@@ -334,8 +334,8 @@ def main():
                      num_attention_heads=16),
            why="sizes past what the forward pass can plan")
 
-    # a 4.6 GB plan (bert-large with a 4M-token vocabulary): over a 4 GiB budget natively, and over
-    # the address space of a wasm32 build whatever the budget (same status, both messages say 4.00 GiB)
+    # a 4.6 GB plan (bert-large with a 4M-token vocabulary): over a 2 GiB budget natively, and over
+    # what a wasm32 build can allocate whatever the budget (same status, both messages say 2.00 GiB)
     def big(h):
         h2 = {"__metadata__": h["__metadata__"]}
         for k, v in h.items():
@@ -351,10 +351,10 @@ def main():
                 v["shape"] = [{32: 1024, 128: 4096, 30522: 4000000}.get(d, d) for d in v["shape"]]
         h.clear()
         h.update(h2)
-    c.case("plan-over-4gib", BUD, "4.00 GiB", edited(big),
+    c.case("plan-over-4gib", BUD, "2.00 GiB", edited(big),
            files=cfg(hidden_size=1024, vocab_size=4000000, intermediate_size=4096, num_hidden_layers=24,
                      num_attention_heads=16),
-           budget=4 << 30, why="refused at plan time, before any allocation")
+           budget=2 << 30, why="refused at plan time, before any allocation")
 
     # --- tokenizer and sentence-transformers files ---
     mvocab = open(os.path.join(args.out, "micro", "vocab.txt"), encoding="utf-8").read()

@@ -1,0 +1,187 @@
+// What an operator running the CLI in a pipeline relies on: records of a batch reach stdout before
+// the next line is read, `| head` ends the run quietly, npy output is refused where its header could
+// not be patched, plan/info reject a file that cannot load, sizes are read strictly, the 32-bit plan
+// limit is the one the allocator honours, and the node:wasi runner grants --model/--output folders.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { FIXTURES, REPO, VARIANTS, VARIANT_NAMES, checkBuilt, mkTemp, run } from './helpers.mjs';
+
+const TINY = path.join(FIXTURES, 'tiny');
+let dir, truncated, extended;
+before(() => {
+  dir = mkTemp('bertwasm-op-');
+  const copy = (name) => {
+    const d = path.join(dir, name);
+    fs.cpSync(TINY, d, { recursive: true, filter: (s) => !s.includes(`${path.sep}onnx`) && !s.includes('goldens') });
+    return d;
+  };
+  truncated = copy('truncated');
+  fs.truncateSync(path.join(truncated, 'model.safetensors'), 100000);
+  extended = copy('extended');
+  fs.appendFileSync(path.join(extended, 'model.safetensors'), 'xxxx');
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const stderrLines = (r) => r.stderr.split('\n').filter((l) => l.length);
+
+// Starts a build with --batch 1 and feeds it one line at a time, each only after the previous
+// line's record came back: resolves to the records, rejects if one does not arrive within 20 s.
+function interactive(variant, lines) {
+  checkBuilt(variant);
+  const v = VARIANTS[variant];
+  const child = spawn(v.cmd, [...v.pre, 'embed', '--model', TINY, '--batch', '1'], {
+    cwd: REPO,
+    env: { ...process.env, ...v.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    const records = [];
+    let buf = '', timer = null, stderr = '';
+    const next = () => {
+      clearTimeout(timer);
+      if (records.length === lines.length) return child.stdin.end();
+      timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`${variant}: no record for line ${records.length} within 20 s (stdout held back?)`));
+      }, 20000);
+      child.stdin.write(lines[records.length] + '\n');
+    };
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        records.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+        next();
+      }
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && records.length === lines.length) resolve(records);
+      else reject(new Error(`${variant}: exit ${code} after ${records.length} records\n${stderr}`));
+    });
+    next();
+  });
+}
+
+for (const v of VARIANT_NAMES) {
+  test(`${v}: each batch's records are written before the next line is read`, async () => {
+    const recs = await interactive(v, ['first line', 'second line', 'third']);
+    assert.deepEqual(recs.map((r) => r.index), [0, 1, 2]);
+  });
+
+  test(`${v}: a reader that stops early (| head) ends the run quietly with status 141`, () => {
+    checkBuilt(v);
+    const input = path.join(dir, 'many.txt');
+    if (!fs.existsSync(input)) fs.writeFileSync(input, Array.from({ length: 3000 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const cmd = [VARIANTS[v].cmd, ...VARIANTS[v].pre, 'embed', '--model', TINY].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('bash', ['-c', `${cmd} < '${input}' 2> '${dir}/pipe-${v}.err' | head -c 100 > /dev/null; echo \${PIPESTATUS[0]}`], {
+      cwd: REPO,
+      env: { ...process.env, ...VARIANTS[v].env },
+      encoding: 'utf8',
+    });
+    assert.equal(r.stdout.trim(), '141', r.stderr);
+    assert.equal(fs.readFileSync(`${dir}/pipe-${v}.err`, 'utf8'), '', 'nothing on stderr');
+  });
+
+  test(`${v}: --format npy to stdout needs an empty file at offset 0, not in append mode`, () => {
+    const f = path.join(dir, `pre-${v}.npy`);
+    fs.writeFileSync(f, 'PRE\n');
+    let fd = fs.openSync(f, 'a');
+    let r;
+    try {
+      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--format npy needs an empty, seekable output/);
+    assert.equal(fs.readFileSync(f, 'utf8'), 'PRE\n', 'the file is untouched');
+
+    // appending to an empty file: refused (native), or the misplaced header is detected (WASI,
+    // where node:wasi cannot tell append mode apart)
+    const g = path.join(dir, `app-${v}.npy`);
+    fd = fs.openSync(g, 'a');
+    try {
+      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.notEqual(r.code, 0, 'an npy whose header could not be patched in place is a failure');
+
+    const h = path.join(dir, `ok-${v}.npy`);
+    fd = fs.openSync(h, 'w');
+    try {
+      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(r.code, 0, r.stderr);
+    const bytes = fs.readFileSync(h);
+    assert.equal(bytes.subarray(1, 6).toString('latin1'), 'NUMPY');
+    assert.match(bytes.subarray(10, 128).toString('latin1'), /'shape': \(2, 32\)/);
+  });
+
+  test(`${v}: plan and info print, then exit 1 on a file whose size is not the header's`, () => {
+    for (const [m, re] of [[truncated, /BAD_MODEL: truncated: the header describes \d+ bytes, the file has 100000/],
+      [extended, /BAD_MODEL: bytes past the end of the tensor data/]]) {
+      for (const cmd of ['plan', 'info']) {
+        const r = run(v, [cmd, '--model', m]);
+        assert.equal(r.code, 1, `${cmd} ${m}: ${r.stderr}`);
+        assert.ok(JSON.parse(r.stdout.toString('utf8')), 'the JSON is still printed');
+        const lines = stderrLines(r);
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], re);
+      }
+    }
+    assert.equal(run(v, ['info', '--model', TINY]).code, 0);
+  });
+
+  test(`${v}: --budget is a positive decimal size; help <command> shows that command`, () => {
+    for (const b of ['0', '0x10', '1e3', '-5', '.5M', 'inf', '1.5XB']) {
+      const r = run(v, ['plan', '--model', TINY, '--budget', b]);
+      assert.equal(r.code, 2, `--budget ${b}: exit ${r.code}`);
+      assert.match(r.stderr, /--budget: cannot read size/);
+    }
+    assert.equal(run(v, ['plan', '--model', TINY, '--budget', '1.5GiB']).code, 0);
+    const h = run(v, ['help', 'rerank']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout.toString('utf8'), /^usage: bertwasm rerank /);
+    assert.equal(run(v, ['help', 'nope']).code, 2);
+  });
+
+  test(`${v}: the 32-bit plan limit (just under 2 GiB) is what fits_wasm32 and the wasm loader use`, () => {
+    // tiny at 26000 x 128 tokens: ~2.3 GiB of activations
+    const r = run(v, ['plan', '--model', TINY, '--batch', '26000', '--max-tokens', '128']);
+    const plan = JSON.parse(r.stdout.toString('utf8'));
+    assert.ok(plan.total > 2 ** 31 && plan.total < 2 ** 32, `total ${plan.total}`);
+    assert.equal(plan.fits_wasm32, false);
+    if (v === 'native') return; // a 64-bit host can allocate it
+    assert.equal(r.code, 1);
+    const e = run(v, ['embed', '--model', TINY, '--batch', '26000', '--max-tokens', '128', 'hi']);
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /BUDGET_EXCEEDED: model needs .*more than this 32-bit build can allocate \(2\.00 GiB\)/);
+    assert.doesNotMatch(e.stderr, /OUT_OF_MEMORY/);
+  });
+}
+
+test('node:wasi runner: --model and --output folders outside the current directory are granted', () => {
+  const sub = path.join(dir, 'cwd');
+  fs.mkdirSync(sub, { recursive: true });
+  const model = path.join(dir, 'model');
+  fs.cpSync(TINY, model, { recursive: true, filter: (s) => !s.includes(`${path.sep}onnx`) && !s.includes('goldens') });
+  const env = { BERTWASM_DIRS: '' }; // nothing granted but what the runner derives
+  let r = run('simd', ['embed', '--model', '../model', '--output', '../out.jsonl', 'hello'], { cwd: sub, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8').trim().split('\n').length, 1);
+  r = run('simd', ['info', `--model=${model}`], { cwd: sub, env });
+  assert.equal(r.code, 0, r.stderr);
+  // a folder that does not exist: the error says how folders are granted
+  r = run('simd', ['info', '--model', path.join(dir, 'missing')], { cwd: sub, env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot open: .*WASI sees only granted directories/);
+});
