@@ -20,6 +20,7 @@ export class BertError extends Error {
   readonly plan?: MemoryPlan;
 }
 
+/** Weight storage: q8 / q4 are the ggml-style q8_0 / q4_0 block formats. Exactly these spellings. */
 export type DType = 'q8' | 'q4' | 'f16' | 'f32';
 export type Pooling = 'mean' | 'cls' | 'max' | 'none';
 export type Backend = 'wasm-simd' | 'wasm-simd-threads';
@@ -45,19 +46,29 @@ export interface MemoryPlan {
 }
 
 export interface ProgressEvent {
-  /** 'files' (small files, counted), 'weights' and 'plan' (bytes of model.safetensors), 'done'. */
+  /**
+   * 'files': the small files, `loaded`/`total` count files. 'weights', 'plan' and 'done': bytes of
+   * model.safetensors, so `loaded` starts again from 0 after the files. Within each of the two
+   * `loaded` never decreases; 'done' has loaded === total.
+   */
   phase: 'files' | 'weights' | 'plan' | 'done';
   loaded: number;
   /** 0 while unknown (no Content-Length before the header arrived). */
   total: number;
   /** On the 'plan' event. */
   plan?: MemoryPlan;
+  /** Size of the wasm linear memory in bytes now (on 'weights', 'plan' and 'done' events). */
+  wasmMemory?: number;
 }
 
 /** Bytes of a file given directly. Strings are file contents, objects are serialized as JSON. */
 export type FilePart = string | ArrayBuffer | ArrayBufferView | Blob | Response | URL | object;
 
-/** model.safetensors: URL (string or URL), or in Node a file path; or the bytes in any streamable form. */
+/**
+ * model.safetensors: URL (string or URL), or in Node a file path or file: URL; or the bytes in any
+ * streamable form. A Node Readable (e.g. fs.createReadStream) is an async iterable: read from its
+ * current position, never reopened by its path.
+ */
 export type WeightsSource =
   | string
   | URL
@@ -82,7 +93,8 @@ export interface ModelParts {
 
 /**
  * A Hugging Face model folder: a base URL (`https://huggingface.co/ORG/NAME/resolve/main/`), the
- * shorthand `hf:ORG/NAME[@REVISION]`, a path in Node, or the parts given explicitly.
+ * shorthand `hf:ORG/NAME[@REVISION]`, a folder path or file: URL (string or URL object) in Node, or
+ * the parts given explicitly. A path to a file instead of a folder: INVALID_ARGUMENT.
  */
 export type ModelSource = string | URL | ModelParts;
 
@@ -115,7 +127,11 @@ export interface LoadOptions {
   threads?: number;
   /** 'auto' (default): threads when SharedArrayBuffer is usable (crossOriginIsolated pages, Node). */
   backend?: 'auto' | 'single' | 'threads';
-  /** A precompiled module or the location/bytes of dist/bertwasm(-mt).wasm (Workers, Deno, bundlers). */
+  /**
+   * A precompiled module or the location/bytes of dist/bertwasm(-mt).wasm (Workers, Deno, bundlers).
+   * Bytes that are not a bertwasm module, or a local path that cannot be read: INVALID_ARGUMENT; a
+   * URL that cannot be fetched: NETWORK (the original error is `cause`).
+   */
   wasm?: WebAssembly.Module | string | URL | Response | ArrayBuffer | ArrayBufferView;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -180,10 +196,10 @@ export class Model {
   tokenize(text: string): Promise<Tokenization>;
   /** Tokens without truncation, [CLS]/[SEP] included. */
   countTokens(text: string): Promise<number>;
-  /** Cross-encoders only (UNSUPPORTED otherwise). Best first. */
+  /** Cross-encoders only (UNSUPPORTED otherwise). Best first; topK: a positive integer (INVALID_ARGUMENT otherwise). */
   rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
   similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
-  /** Frees the model now; later calls reject with DISPOSED. */
+  /** Frees the model now; later calls (and queued ones not yet started) reject with DISPOSED. */
   dispose(): void;
   [Symbol.dispose](): void;
 }
@@ -192,6 +208,10 @@ export function load(source: ModelSource, options?: LoadOptions): Promise<Model>
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
 /** The variant load() would use with these options. */
 export function pickBackend(options?: Pick<LoadOptions, 'threads' | 'backend'>): Backend;
-/** Terminates pthread workers and drops the cached wasm instances (dispose models first). */
+/**
+ * Disposes every live model (later calls on them reject with DISPOSED), rejects loads in flight with
+ * BAD_STATE, terminates the pthread workers and drops the cached wasm instances. load() works again
+ * afterwards (fresh instances).
+ */
 export function shutdown(): void;
 export const version: string;

@@ -36,7 +36,7 @@ const PIECE_CHARS = Math.floor((TEXT_CAP - 8) / 3); // UTF-16 units that surely 
 
 const STATUS_CODES = ['OK', 'INVALID_ARGUMENT', 'BAD_MODEL', 'UNSUPPORTED', 'BUDGET_EXCEEDED',
   'OUT_OF_MEMORY', 'BAD_STATE'];
-const DTYPES = { f32: 0, f16: 1, q4: 2, q4_0: 2, q8: 8, q8_0: 8 };
+const DTYPES = { f32: 0, f16: 1, q4: 2, q8: 8 }; // exactly index.d.ts's DType
 const DTYPE_NAMES = { 0: 'f32', 1: 'f16', 2: 'q4', 8: 'q8' };
 const POOLINGS = { none: 0, mean: 1, cls: 2, max: 3 };
 const POOLING_NAMES = ['none', 'mean', 'cls', 'max'];
@@ -48,14 +48,16 @@ const isNode = typeof process === 'object' && !!(process.versions && process.ver
 /** Errors thrown by bertwasm: `code` is stable, `message` carries the C core's detail. */
 export class BertError extends Error {
   constructor(code, message, extra) {
-    super(message);
+    const { cause, ...rest } = extra || {};
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'BertError';
     this.code = code;
-    if (extra) Object.assign(this, extra);
+    Object.assign(this, rest);
   }
 }
 
-const disposedError = () => new BertError('DISPOSED', 'the model has been disposed');
+const disposedError = (why = '') => new BertError('DISPOSED', 'the model has been disposed' + why);
+const shutdownError = () => new BertError('BAD_STATE', 'shutdown() was called while the model was loading');
 const abortError = (signal) => new BertError('ABORTED',
   'load aborted' + (signal && signal.reason && signal.reason.message ? ': ' + signal.reason.message : ''));
 
@@ -65,21 +67,25 @@ function invalid(msg) { return new BertError('INVALID_ARGUMENT', msg); }
 // Runtime: one Emscripten instance + its scratch block.
 
 class Runtime {
-  constructor(M, variant, poolSize) {
+  constructor(M, variant, poolSize, era) {
     this.M = M;
     this.variant = variant;
     this.poolSize = poolSize;
     this.scratchSize = 0;
     this.scratch = 0;
-    this.models = 0;
+    this.live = new Set(); // its models not yet disposed
+    this.halts = new Set(); // of its loads in flight: shutdown() ends them
     this.pending = 0;      // loads in flight
     this.maxBytes = 0;     // memory maximum of a budgeted instance (0: the build's 4 GiB)
     this.baseline = 0;     // memory size once created (before any model)
     this.key = null;       // its entry in `runtimes` (and the promise stored there)
     this.promise = null;
-    this.released = false; // a dropped budgeted instance (releaseIfIdle)
+    this.released = false; // a dropped instance (releaseIfIdle)
+    this.epoch = era;      // the epoch its creation began in; an older one than now: closed
     this.ensureScratch(TEXT_CAP + MISC);
   }
+  get models() { return this.live.size; }
+  get closed() { return this.epoch !== epoch; }
   get buffer() { return this.M.wasmMemory ? this.M.wasmMemory.buffer : this.M.HEAPU8.buffer; }
   get u8() { return new Uint8Array(this.buffer); }
   get i32() { return new Int32Array(this.buffer); }
@@ -132,6 +138,8 @@ class Runtime {
 }
 
 const runtimes = new Map(); // key -> Promise<Runtime>
+const instances = new Set(); // every created Runtime not yet released (shutdown() reaches them synchronously)
+let epoch = 0;               // bumped by shutdown(): instances of an older epoch are closed
 
 // ---------------------------------------------------------------------------------------------
 // Budgeted instances: the maximum of the wasm memory follows from the budget.
@@ -271,24 +279,51 @@ function threadsAvailable() {
   return globalThis.crossOriginIsolated === true;
 }
 
+// options.wasm (or the bundled module's URL) -> WebAssembly.Module. Errors are BertErrors: a
+// location that cannot be read is NETWORK (INVALID_ARGUMENT for a local path), bytes that do not
+// compile are INVALID_ARGUMENT.
 async function compileWasm(src, fetchFn) {
   if (src instanceof WebAssembly.Module) return src;
   if (typeof src === 'string' || src instanceof URL) {
     const url = String(src);
     if (isNode && !/^(https?|data|blob):/i.test(url)) {
       const path = url.startsWith('file:') ? nodeUrl.fileURLToPath(url) : url;
-      return WebAssembly.compile(await nodeFs.promises.readFile(path));
+      let bytes;
+      try {
+        bytes = await nodeFs.promises.readFile(path);
+      } catch (e) {
+        throw new BertError('INVALID_ARGUMENT', `options.wasm: cannot read ${path}: ${e && e.message}`, { cause: e });
+      }
+      return compileBytes(bytes);
     }
-    src = await fetchFn(url);
+    try {
+      src = await fetchFn(url);
+    } catch (e) {
+      throw new BertError('NETWORK', `options.wasm: fetch ${url}: ${e && e.message ? e.message : e}`, { cause: e });
+    }
   }
   if (typeof Response !== 'undefined' && src instanceof Response) {
-    if (!src.ok) throw new BertError('NETWORK', `wasm: HTTP ${src.status} for ${src.url}`);
+    if (!src.ok) throw new BertError('NETWORK', `options.wasm: HTTP ${src.status}${src.url ? ` for ${src.url}` : ''}`);
     if (WebAssembly.compileStreaming && /application\/wasm/.test(src.headers.get('content-type') || ''))
-      return WebAssembly.compileStreaming(src);
-    return WebAssembly.compile(await src.arrayBuffer());
+      return compileBytes(src, WebAssembly.compileStreaming);
+    let bytes;
+    try {
+      bytes = await src.arrayBuffer();
+    } catch (e) {
+      throw new BertError('NETWORK', `options.wasm: reading ${src.url}: ${e && e.message}`, { cause: e });
+    }
+    return compileBytes(bytes);
   }
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return WebAssembly.compile(src);
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return compileBytes(src);
   throw invalid('options.wasm must be a WebAssembly.Module, a URL, a Response or the wasm bytes');
+}
+
+async function compileBytes(src, compile = WebAssembly.compile) {
+  try {
+    return await compile(src);
+  } catch (e) {
+    throw new BertError('INVALID_ARGUMENT', `options.wasm is not a valid WebAssembly module: ${e && e.message}`, { cause: e });
+  }
 }
 
 // A module built with pthreads imports its (shared) memory; the single-threaded one exports it.
@@ -346,12 +381,14 @@ async function getRuntime(opts, sizing = null) {
       p.catch(() => { if (runtimes.get(key) === p) runtimes.delete(key); });
     }
     rt = await p;
+    if (rt.closed) throw shutdownError(); // shutdown() while the instance was being created
     if (!rt.released) { rt.promise = p; break; } // else dropped meanwhile (releaseIfIdle): a new one
   }
   rt.key = key;
   rt.pending++; // the caller's load; loadModel decrements it
   try {
     if (variant === 'threads') await ensureWorkers(rt, threads);
+    if (rt.closed) throw shutdownError();
   } catch (e) {
     rt.pending--;
     releaseIfIdle(rt);
@@ -360,10 +397,12 @@ async function getRuntime(opts, sizing = null) {
   return { rt, threads: variant === 'threads' ? threads : 1 };
 }
 
-// A budgeted instance that holds no model and has no load in flight is dropped (its memory with it).
+// A budgeted instance, or one closed by shutdown(), that holds no model and has no load in flight
+// is dropped (its memory and pthread workers with it).
 function releaseIfIdle(rt) {
-  if (!rt.maxBytes || rt.models > 0 || rt.pending > 0 || rt.released) return;
+  if (!(rt.maxBytes || rt.closed) || rt.models > 0 || rt.pending > 0 || rt.released) return;
   rt.released = true;
+  instances.delete(rt);
   if (runtimes.get(rt.key) === rt.promise) runtimes.delete(rt.key);
   if (rt.M.PThread) rt.M.PThread.terminateAllThreads();
 }
@@ -384,6 +423,7 @@ async function ensureWorkers(rt, n) {
 }
 
 async function createRuntime(variant, custom, threads, fetchFn, cap) {
+  const era = epoch; // a shutdown() while this is being created closes it
   const base = variant === 'threads' ? 'bertwasm-mt' : 'bertwasm';
   const glue = variant === 'threads'
     ? await import('../dist/bertwasm-mt.js')
@@ -404,20 +444,27 @@ async function createRuntime(variant, custom, threads, fetchFn, cap) {
     mod = isNode ? await compileWasm(url.href) : await compileWasm(url.href, fetchFn);
   }
   const poolSize = variant === 'threads' ? threads : 0;
-  const M = await glue.default({
+  // A module that does not fit the glue (a foreign options.wasm) fails in receive(): the glue's own
+  // promise would never settle, so that failure rejects this one.
+  let refuse;
+  const refused = new Promise((_, reject) => { refuse = reject; });
+  const M = await Promise.race([refused, glue.default({
     ...settings,
     bertPoolSize: poolSize,
     instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod));
+      WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod)).catch((e) => refuse(
+        new BertError(custom ? 'INVALID_ARGUMENT' : 'INTERNAL',
+          `${custom ? 'options.wasm is not a bertwasm module' : 'cannot instantiate the wasm module'}: ${e && e.message}`, { cause: e })));
       return {};
     },
     print: () => {},
     printErr: (s) => { if (typeof console !== 'undefined') console.warn('[bertwasm]', s); },
-  });
+  })]);
   if (isNode && M.PThread) unrefWorkers(M);
-  const rt = new Runtime(M, variant, poolSize);
+  const rt = new Runtime(M, variant, poolSize, era);
   if (cap) rt.maxBytes = cap.pages * WASM_PAGE;
   rt.baseline = rt.memorySize();
+  instances.add(rt);
   return rt;
 }
 
@@ -427,10 +474,26 @@ function unrefWorkers(M) {
   for (const w of [...(P.unusedWorkers || []), ...(P.runningWorkers || [])]) if (w && w.unref) w.unref();
 }
 
-/** Stops the pthread workers of every instance and drops the instances (models must be disposed). */
+/**
+ * Disposes every live model, stops the pthread workers and drops the wasm instances. Calls on a
+ * disposed model reject with DISPOSED; loads in flight reject with BAD_STATE. A later load() starts
+ * afresh.
+ */
 export function shutdown() {
-  for (const p of runtimes.values()) p.then((rt) => { if (rt.M.PThread) rt.M.PThread.terminateAllThreads(); }, () => {});
+  epoch++;
+  for (const rt of [...instances]) closeRuntime(rt);
+  // Instances still being created: closed as soon as they exist (their loads reject).
+  for (const p of runtimes.values()) p.then(closeRuntime, () => {});
   runtimes.clear();
+}
+
+// Models are freed while the pool's threads still run (freeing a model joins its threads: with the
+// workers terminated first, that join would block this thread forever). A load in flight may hold
+// threads too: the workers stop once it has cleaned up (loadModel -> releaseIfIdle).
+function closeRuntime(rt) {
+  for (const m of [...rt.live]) m._free(' (shutdown() was called)');
+  for (const halt of rt.halts) halt(shutdownError());
+  releaseIfIdle(rt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,8 +505,7 @@ const SMALL_FILES = ['config.json', 'tokenizer.json', 'vocab.txt', 'tokenizer_co
 const isUrlLike = (s) => /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
 
 function resolveBase(source) {
-  if (source instanceof URL) return { kind: 'url', base: ensureSlash(source.href) };
-  const s = String(source);
+  const s = source instanceof URL ? source.href : String(source); // a file: URL object is a path too
   const hf = /^hf:([\w.-]+\/[\w.-]+)(?:@([\w.\/-]+))?$/.exec(s);
   if (hf) return { kind: 'url', base: `https://huggingface.co/${hf[1]}/resolve/${hf[2] || 'main'}/` };
   if (isNode && (!isUrlLike(s) || s.startsWith('file:')))
@@ -491,12 +553,18 @@ async function readSmallFromPath(path, required) {
   try {
     return new Uint8Array(await nodeFs.promises.readFile(path));
   } catch (e) {
-    if (e && e.code === 'ENOENT') {
-      if (!required) return null;
-      throw new BertError('BAD_MODEL', `${path}: not found`);
-    }
-    throw new BertError('NETWORK', `${path}: ${e && e.message}`);
+    if (e && e.code === 'ENOENT' && !required) return null;
+    throw fileError(path, e);
   }
+}
+
+// A local file that cannot be read: a missing file is a BAD_MODEL (as an HTTP 404), a path through a
+// file an INVALID_ARGUMENT; not NETWORK, which is for fetches.
+function fileError(path, e) {
+  const code = e && e.code;
+  if (code === 'ENOENT') return new BertError('BAD_MODEL', `${path}: not found`, { cause: e });
+  if (code === 'ENOTDIR') return new BertError('INVALID_ARGUMENT', `${path}: a part of the path is a file, not a folder`, { cause: e });
+  return new BertError('BAD_MODEL', `${path}: cannot read: ${e && e.message}`, { cause: e });
 }
 
 const enc = new TextEncoder();
@@ -536,6 +604,10 @@ async function gatherSource(source, opts, progress) {
   }
   if (typeof source !== 'string' && !(source instanceof URL)) throw invalid('load(source): source must be a URL/path string, a URL, or {config, tokenizer, weights}');
   const { kind, base } = resolveBase(source);
+  if (kind === 'path') {
+    const st = await nodeFs.promises.stat(base).catch(() => null); // missing: config.json says so
+    if (st && !st.isDirectory()) throw invalid(`${base} is a file, not a model folder (give its folder, or the parts)`);
+  }
   const get = kind === 'path'
     ? (name, req) => readSmallFromPath(nodePath.join(base, name), req)
     : (name, req) => readSmallFromUrl(base + name, opts, req);
@@ -557,14 +629,18 @@ async function gatherSource(source, opts, progress) {
     throw new BertError('BAD_MODEL', `${base}: no tokenizer: neither tokenizer.json nor vocab.txt found`);
   const files = [];
   SMALL_FILES.forEach((name, i) => { if (results[i]) files.push([name, results[i]]); });
-  const weights = kind === 'path' ? { path: nodePath.join(base, 'model.safetensors') } : base + 'model.safetensors';
+  const weights = kind === 'path' ? { [LOCAL_FILE]: nodePath.join(base, 'model.safetensors') } : base + 'model.safetensors';
   return { files, weights, where: base };
 }
 
-// A weight source as a pull reader: { read(): Promise<Uint8Array|null>, cancel(), size }.
+// A weight source as a pull reader: { read(): Promise<Uint8Array|null>, cancel(), size }; a local
+// file also has readInto(dst) and path.
 const NODE_READ = 1 << 20;
+// Marks the weights of a folder read from disk. Not `.path`: an fs.ReadStream has one too, and
+// must be read as the stream it is (from its position).
+const LOCAL_FILE = Symbol('local file');
 async function openWeights(w, opts) {
-  if (w && typeof w === 'object' && typeof w.path === 'string' && isNode) return openFile(w.path);
+  if (w && w[LOCAL_FILE]) return openFile(w[LOCAL_FILE]);
   if (typeof w === 'string' || w instanceof URL) {
     const s = String(w);
     if (isNode && (!isUrlLike(s) || s.startsWith('file:'))) return openFile(s.startsWith('file:') ? nodeUrl.fileURLToPath(s) : s);
@@ -586,11 +662,16 @@ async function openWeights(w, opts) {
     let off = 0;
     return { size: u8.length, async read() { if (off >= u8.length) return null; const c = u8.subarray(off, off + NODE_READ); off += c.length; return c; }, cancel() { off = u8.length; } };
   }
-  if (w && typeof w[Symbol.asyncIterator] === 'function') {
+  if (w && typeof w[Symbol.asyncIterator] === 'function') { // also a Node Readable (fs.createReadStream)
     const it = w[Symbol.asyncIterator]();
-    return { size: null, async read() { const r = await it.next(); return r.done ? null : toU8(r.value); }, cancel() { if (it.return) it.return().catch?.(() => {}); } };
+    return {
+      size: null,
+      async read() { const r = await it.next(); return r.done ? null : toU8(r.value); },
+      // Never awaited, never throws: a generator's return() waits for its pending next().
+      cancel() { if (it.return) Promise.resolve().then(() => it.return()).catch(() => {}); },
+    };
   }
-  throw invalid('weights must be a URL, path (Node), Response, ReadableStream, Blob, ArrayBuffer or Uint8Array');
+  throw invalid('weights must be a URL, path (Node), Response, ReadableStream, Blob, ArrayBuffer, Uint8Array or an async iterable of chunks');
 }
 const toU8 = (v) => (v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v));
 
@@ -615,14 +696,20 @@ async function openFile(path) {
   try {
     fh = await nodeFs.promises.open(path, 'r');
   } catch (e) {
-    throw new BertError(e && e.code === 'ENOENT' ? 'BAD_MODEL' : 'NETWORK', `${path}: ${e && e.message}`);
+    throw fileError(path, e);
   }
-  const size = (await fh.stat()).size;
+  const st = await fh.stat();
+  if (st.isDirectory()) {
+    await fh.close().catch(() => {});
+    throw invalid(`${path} is a folder, not the weights file`);
+  }
+  const size = st.size;
   let buf = null; // read(): one reused window, made on first use: never the whole file
   let closed = false;
   const close = async () => { if (!closed) { closed = true; await fh.close().catch(() => {}); } };
   return {
     size,
+    path,
     // Fast path for loadInto: a synchronous read straight into a view on wasm memory (like the
     // WASI CLI). An async read would cost a thread-pool round trip and a JS copy per chunk, and
     // its target view could be detached by a memory.grow while it is pending.
@@ -666,10 +753,10 @@ async function loadModel(source, options) {
   const opts = { ...options };
   const signal = opts.signal;
   if (signal && signal.aborted) throw abortError(signal);
-  const dtype = opts.dtype == null ? 'q8' : String(opts.dtype).toLowerCase();
-  if (!(dtype in DTYPES)) throw invalid(`options.dtype must be one of q8, q4, f16, f32 (got ${opts.dtype})`);
-  const edtype = opts.embeddingDtype == null ? null : String(opts.embeddingDtype).toLowerCase();
-  if (edtype != null && !(edtype in DTYPES)) throw invalid(`options.embeddingDtype must be one of q8, q4, f16, f32`);
+  const dtype = opts.dtype == null ? 'q8' : opts.dtype;
+  if (!Object.hasOwn(DTYPES, dtype)) throw invalid(`options.dtype must be one of q8, q4, f16, f32 (got ${opts.dtype})`);
+  const edtype = opts.embeddingDtype == null ? null : opts.embeddingDtype;
+  if (edtype != null && !Object.hasOwn(DTYPES, edtype)) throw invalid(`options.embeddingDtype must be one of q8, q4, f16, f32 (got ${edtype})`);
   let pooling = -1;
   if (opts.pooling != null) {
     if (!(opts.pooling in POOLINGS)) throw invalid(`options.pooling must be one of ${Object.keys(POOLINGS).join(', ')}`);
@@ -685,20 +772,22 @@ async function loadModel(source, options) {
   // With a budget the instance's memory maximum depends on the small files (config.json,
   // tokenizer size): read them first.
   const budgeted = opts.memoryBudget > 0;
+  const era = epoch; // a shutdown() from here on ends this load (BAD_STATE)
+  const current = () => {
+    if (signal && signal.aborted) throw abortError(signal);
+    if (epoch !== era) throw shutdownError();
+  };
   let rt, threads, files, weights, where;
   if (budgeted) {
     ({ files, weights, where } = await gatherSource(source, opts, progress));
-    if (signal && signal.aborted) throw abortError(signal);
+    current();
     ({ rt, threads } = await getRuntime(opts, { budget: opts.memoryBudget, files }));
   } else {
     ({ rt, threads } = await getRuntime(opts));
   }
   try {
-    if (!budgeted) {
-      if (signal && signal.aborted) throw abortError(signal);
-      ({ files, weights, where } = await gatherSource(source, opts, progress));
-    }
-    if (signal && signal.aborted) throw abortError(signal);
+    current(); // then rt belongs to this epoch: loadInto watches rt.closed
+    if (!budgeted) ({ files, weights, where } = await gatherSource(source, opts, progress));
     return await loadInto(rt, threads, files, weights, where, opts, dtype, edtype, pooling, normalize, progress);
   } finally {
     rt.pending--;
@@ -714,8 +803,22 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
     opts.memoryBudget || 0, opts.maxTokens | 0, opts.maxBatch | 0, pooling, normalize, threads) >>> 0;
   if (!loader) throw new BertError('OUT_OF_MEMORY', 'cannot allocate the loader');
   let reader = null;
-  let onAbort = null;
   let work = 0, workSize = 0; // this model's token/output buffers, allocated at plan time, freed with it
+  // An abort or shutdown() ends the load at its next step, and at once a read that waits for data
+  // (a stalled stream or iterator).
+  let halt;
+  const halted = new Promise((_, reject) => { halt = reject; });
+  halted.catch(() => {});
+  const onAbort = () => {
+    halt(abortError(signal));
+    if (reader) { try { reader.cancel(signal.reason); } catch { /* ignore */ } }
+  };
+  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  rt.halts.add(halt);
+  const checkpoint = () => {
+    if (signal && signal.aborted) throw abortError(signal);
+    if (rt.closed) throw shutdownError();
+  };
   const loaderError = (s) => {
     const code = rt.statusName(s);
     const extra = {};
@@ -743,12 +846,9 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       if (s) throw loaderError(s);
     }
 
+    checkpoint();
     reader = await openWeights(weights, opts);
-    if (signal) {
-      onAbort = () => { try { reader.cancel(signal.reason); } catch { /* ignore */ } };
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) throw abortError(signal);
-    }
+    checkpoint();
     let total = reader.size || 0;
     let loaded = 0;
     let plan = null, planSent = false;
@@ -782,7 +882,9 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
     };
     const readFail = (e) => {
       if (signal && signal.aborted) return abortError(signal);
-      return new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`);
+      if (e instanceof BertError) return e; // from halted
+      if (reader.path) return fileError(reader.path, e);
+      return new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`, { cause: e });
     };
     if (reader.readInto) {
       // Node file: window-sized synchronous reads into wasm memory; every NODE_READ bytes a
@@ -801,18 +903,18 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
           pending = 0;
           await new Promise((r) => setImmediate(r));
         }
-        if (signal && signal.aborted) throw abortError(signal);
+        checkpoint();
         if (n === 0) { await reader.cancel(); break; }
       }
     } else {
       for (;;) {
         let chunk;
         try {
-          chunk = await reader.read();
+          chunk = await Promise.race([reader.read(), halted]);
         } catch (e) {
           throw readFail(e);
         }
-        if (signal && signal.aborted) throw abortError(signal);
+        checkpoint();
         if (!chunk) break;
         for (let off = 0; off < chunk.length; off += TEXT_CAP) {
           const part = chunk.subarray(off, off + TEXT_CAP);
@@ -822,6 +924,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
         report(chunk.length);
       }
     }
+    checkpoint();
     const st = rt.misc;
     const model = M._bertw_loader_finish(loader, st) >>> 0;
     const status = rt.i32[st >>> 2];
@@ -837,6 +940,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       throw e;
     }
     progress({ phase: 'done', loaded: total || loaded, total: total || loaded, wasmMemory: rt.memorySize() });
+    if (m.disposed) throw shutdownError(); // onProgress called shutdown()
     return m;
   } catch (e) {
     if (reader) await Promise.resolve(reader.cancel()).catch(() => {});
@@ -845,7 +949,8 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
   } finally {
     if (work) M._free(work);
     if (loader) M._bert_loader_free(loader);
-    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    if (signal) signal.removeEventListener('abort', onAbort);
+    rt.halts.delete(halt);
   }
 }
 
@@ -922,6 +1027,7 @@ export class Model {
     this._ptr = ptr;
     this._tail = Promise.resolve();
     this._disposed = false;
+    this._why = ''; // appended to DISPOSED messages (set by shutdown())
     const misc = rt.misc;
     M._bertw_model_info(ptr, misc);
     const h = rt.readDoubles(misc, 13);
@@ -960,7 +1066,7 @@ export class Model {
       work = bigger;
     }
     this._work = work;
-    rt.models++;
+    rt.live.add(this);
   }
 
   get disposed() { return this._disposed; }
@@ -973,9 +1079,9 @@ export class Model {
   }
 
   _run(fn) {
-    if (this._disposed) return Promise.reject(disposedError());
+    if (this._disposed) return Promise.reject(disposedError(this._why));
     const p = this._tail.then(() => {
-      if (this._disposed) throw disposedError();
+      if (this._disposed) throw disposedError(this._why);
       return fn();
     });
     this._tail = p.then(() => {}, () => {});
@@ -1135,8 +1241,11 @@ export class Model {
    * Cross-encoder reranking: scores (first logit) of (query, doc) pairs, best first.
    * @returns {Promise<{index:number, score:number}[]>}
    */
-  rerank(query, docs, opts = {}) {
+  rerank(query, docs, opts) {
     if (typeof query !== 'string' || !Array.isArray(docs)) return Promise.reject(invalid('rerank(query, docs[])'));
+    const topK = opts == null ? undefined : opts.topK;
+    if (topK !== undefined && !(Number.isInteger(topK) && topK > 0))
+      return Promise.reject(invalid(`rerank: options.topK must be a positive integer (got ${String(topK)})`));
     return this._run(() => {
       if (!(this._hp.labels > 0)) throw new BertError('UNSUPPORTED', 'rerank needs a cross-encoder (a model with a classifier head)');
       const rt = this._rt, M = rt.M, w = this._work, L = this._lay;
@@ -1176,26 +1285,29 @@ export class Model {
       flush();
       const ranked = scores.map((score, index) => ({ index, score }));
       ranked.sort((a, c) => c.score - a.score || a.index - c.index);
-      return opts.topK ? ranked.slice(0, opts.topK) : ranked;
+      return topK ? ranked.slice(0, topK) : ranked;
     });
   }
 
   /** Cosine similarity of two texts or vectors. */
   similarity(a, b) {
-    const va = typeof a === 'string' ? this.embed(a) : Promise.resolve(a);
-    const vb = typeof b === 'string' ? this.embed(b) : Promise.resolve(b);
-    return Promise.all([va, vb]).then(([x, y]) => cosineSimilarity(x, y));
+    // Vectors go through the queue too, so a disposed model rejects as for any other call.
+    const vec = (x) => (typeof x === 'string' ? this.embed(x) : this._run(() => x));
+    return Promise.all([vec(a), vec(b)]).then(([x, y]) => cosineSimilarity(x, y));
   }
 
   /** Frees the model's memory now; queued calls that have not started reject with DISPOSED. */
-  dispose() {
+  dispose() { this._free(''); }
+
+  _free(why) {
     if (this._disposed) return;
     this._disposed = true;
+    this._why = why;
     this._rt.M._bert_model_free(this._ptr);
     this._rt.M._free(this._work);
     this._ptr = 0;
     this._work = 0;
-    this._rt.models--;
+    this._rt.live.delete(this);
   }
 
   [DISPOSE]() { this.dispose(); }

@@ -3,8 +3,10 @@ import type {
   Backend, LoadOptions, MemoryPlan, MemoryUse, ModelConfig, ModelSource, RerankResult, Tokenization,
 } from './index.js';
 
-export { BertError, BertErrorCode, cosineSimilarity } from './index.js';
+export { BertError, cosineSimilarity } from './index.js';
+export type { BertErrorCode } from './index.js';
 
+/** What load() resolves to (exported for `instanceof`; not constructible). */
 export class RemoteModel {
   private constructor();
   readonly plan: MemoryPlan;
@@ -19,6 +21,7 @@ export class RemoteModel {
   embed(texts: string[]): Promise<Float32Array[]>;
   tokenize(text: string): Promise<Tokenization>;
   countTokens(text: string): Promise<number>;
+  /** topK: a positive integer (INVALID_ARGUMENT otherwise). */
   rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
   similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
   /** Frees the model and terminates the worker. */

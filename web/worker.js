@@ -42,6 +42,12 @@ function toError(e) {
   return new BertError(e.code, e.message, e.plan ? { plan: e.plan } : undefined);
 }
 
+// postMessage throws (DataCloneError) for values that cannot be copied to the worker: functions,
+// symbols, class instances holding such things.
+function uncloneable(what, e) {
+  return new BertError('INVALID_ARGUMENT', `bertwasm/worker: ${what} cannot be sent to the worker: ${e && e.message ? e.message : e}`, { cause: e });
+}
+
 // Relative URLs must resolve against the page, not the worker script.
 function absolute(u) {
   if (isNode || typeof u !== 'string' || typeof location !== 'object' || !location) return u;
@@ -66,7 +72,11 @@ function portable(source) {
   return { value: source, transfer: [] };
 }
 
-class RemoteModel {
+const cancelStreams = (list) => {
+  for (const t of list) if (typeof ReadableStream !== 'undefined' && t instanceof ReadableStream) t.cancel().catch(() => {});
+};
+
+export class RemoteModel {
   constructor(port, info) {
     this._port = port;
     this._pending = new Map();
@@ -83,9 +93,14 @@ class RemoteModel {
     if (this._disposed) return Promise.reject(new BertError('DISPOSED', 'the model has been disposed'));
     const id = this._next++;
     return new Promise((resolve, reject) => {
+      try {
+        this._port.post({ id, op, args }, transfer);
+      } catch (e) {
+        reject(uncloneable(`the arguments of ${op}()`, e));
+        return; // nothing was sent: no entry to wait for, the worker stays unref'd
+      }
       this._pending.set(id, { resolve, reject });
       if (this._pending.size === 1) this._port.ref();
-      this._port.post({ id, op, args }, transfer);
     });
   }
   _settle(msg) {
@@ -173,16 +188,21 @@ export async function load(source, options = {}) {
   if (signal) {
     // The signal may have fired while the worker was starting.
     if (signal.aborted) {
-      for (const t of src.transfer) if (typeof ReadableStream !== 'undefined' && t instanceof ReadableStream) t.cancel().catch(() => {});
+      cancelStreams(src.transfer);
       closing = true;
       await port.terminate();
       throw new BertError('ABORTED', 'load aborted');
     }
     signal.addEventListener('abort', onAbort, { once: true });
   }
-  port.post({ id: 1, op: 'load', args: [src.value, { ...rest, progress: !!onProgress }] }, src.transfer);
   let info;
   try {
+    try {
+      port.post({ id: 1, op: 'load', args: [src.value, { ...rest, progress: !!onProgress }] }, src.transfer);
+    } catch (e) {
+      cancelStreams(src.transfer); // not transferred: still the caller's, and never to be read
+      throw uncloneable('the source or options of load()', e);
+    }
     info = await loading;
   } catch (e) {
     closing = true;

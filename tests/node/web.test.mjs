@@ -4,8 +4,9 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TINY = path.join(ROOT, 'tests/fixtures/tiny');
@@ -57,6 +58,32 @@ const parts = (dir, weights) => ({
 });
 
 after(() => shutdown());
+
+// Runs an ES module script in a fresh Node process. A script that hangs (blocked event loop, or a
+// worker that keeps the process alive) is killed at `timeout`: { code: null, signal: 'SIGTERM' }.
+// `INDEX`, `WORKER`, `TINY` and `CROSS` are defined for the script.
+function runScript(code, timeout = 30000) {
+  const prelude = `const INDEX = ${JSON.stringify(pathToFileURL(path.join(ROOT, 'web/index.js')).href)};
+const WORKER = ${JSON.stringify(pathToFileURL(path.join(ROOT, 'web/worker.js')).href)};
+const TINY = ${JSON.stringify(TINY)}, CROSS = ${JSON.stringify(CROSS)};\n`;
+  // A file, not `node -e`: workers inherit execArgv, and `--input-type` is refused in a worker.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-script-'));
+  const file = path.join(dir, 'script.mjs');
+  fs.writeFileSync(file, prelude + code);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file], { cwd: ROOT, timeout }, (err, stdout, stderr) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve({ code: err ? err.code ?? null : 0, signal: err ? err.signal : null, stdout, stderr });
+    });
+  });
+}
+
+// What p settles to (value or error), or 'pending' if it has not settled within ms.
+function within(p, ms) {
+  let timer;
+  const late = new Promise((r) => { timer = setTimeout(() => r('pending'), ms); });
+  return Promise.race([p.then((v) => v, (e) => e), late]).finally(() => clearTimeout(timer));
+}
 
 describe('embeddings', () => {
   for (const backend of ['single', 'threads']) {
@@ -286,6 +313,67 @@ describe('loading', () => {
     assert.equal(mt.backend, 'wasm-simd-threads');
     mt.dispose();
   });
+
+  test('options.wasm errors are BertErrors: bad bytes, foreign module, missing path, unreachable URL, HTTP error', async () => {
+    const is = (code) => (e) => e instanceof BertError && e.code === code && e.cause !== undefined;
+    await assert.rejects(load(TINY, { wasm: new Uint8Array([1, 2, 3]) }), is('INVALID_ARGUMENT'));
+    // A valid module that is not bertwasm (the empty module) must not crash the process.
+    await assert.rejects(load(TINY, { wasm: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]) }), is('INVALID_ARGUMENT'));
+    await assert.rejects(load(TINY, { wasm: path.join(ROOT, 'no-such.wasm') }), is('INVALID_ARGUMENT'));
+    await assert.rejects(load(TINY, { wasm: 'http://127.0.0.1:9/x.wasm' }), is('NETWORK'));
+    await assert.rejects(load(TINY, { wasm: new Response('x', { status: 404 }) }), (e) => e instanceof BertError && e.code === 'NETWORK');
+    await assert.rejects(load(TINY, { wasm: {} }), (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT');
+  });
+
+  test('a file: URL object loads like the file: URL string', async () => {
+    const url = pathToFileURL(TINY + '/');
+    const a = await load(url), b = await load(url.href);
+    assert.ok(compare(await a.embed('file url'), await b.embed('file url')).maxAbs === 0);
+    a.dispose(); b.dispose();
+  });
+
+  test('a file given as the model folder: INVALID_ARGUMENT (not NETWORK)', async () => {
+    await assert.rejects(load(path.join(TINY, 'config.json')),
+      (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT' && /not a (model )?folder/.test(e.message));
+    await assert.rejects(load(parts(TINY, path.join(TINY, 'config.json', 'model.safetensors'))),
+      (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(load(parts(TINY, TINY)), (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT');
+  });
+
+  test('weights as a Node Readable (fs.createReadStream with start) are read as a stream, not reopened by path', async () => {
+    const file = path.join(TINY, 'model.safetensors');
+    const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-rs-')), 'prefixed.bin');
+    try {
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.alloc(1000, 0x55), fs.readFileSync(file)]));
+      const m = await load(parts(TINY, fs.createReadStream(tmp, { start: 1000 })));
+      const ref = await load(TINY);
+      assert.ok(compare(await m.embed('read stream'), await ref.embed('read stream')).maxAbs === 0);
+      m.dispose(); ref.dispose();
+    } finally {
+      fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+    }
+  });
+
+  test('abort while an async-iterable weight source stalls: ABORTED promptly', async () => {
+    const bytes = fs.readFileSync(path.join(TINY, 'model.safetensors'));
+    let returned = false;
+    const stalling = {
+      [Symbol.asyncIterator]() {
+        let sent = false;
+        return {
+          next: () => (sent ? new Promise(() => {}) : (sent = true, Promise.resolve({ done: false, value: bytes.subarray(0, 600000) }))),
+          return: async () => { returned = true; return { done: true }; },
+        };
+      },
+    };
+    const ctl = new AbortController();
+    const p = load(parts(TINY, stalling), { signal: ctl.signal,
+      onProgress: (e) => { if (e.phase === 'weights' && e.loaded > 0) setTimeout(() => ctl.abort(), 20); } });
+    const r = await within(p, 3000);
+    assert.ok(r instanceof BertError, `load still ${r} 3 s after abort`);
+    assert.equal(r.code, 'ABORTED');
+    assert.ok(returned, 'the iterator was closed');
+  });
 });
 
 describe('model calls', () => {
@@ -378,6 +466,24 @@ describe('model calls', () => {
     assert.equal(m.disposed, true);
   });
 
+  test('similarity of two vectors after dispose rejects with DISPOSED', async () => {
+    const m = await load(TINY);
+    const [a, b] = await m.embed(['one', 'two']);
+    m.dispose();
+    await assert.rejects(m.similarity(a, b), (e) => e instanceof BertError && e.code === 'DISPOSED');
+  });
+
+  test('rerank topK must be a positive integer', async () => {
+    const m = await load(CROSS);
+    const docs = ['a', 'b', 'c', 'd'];
+    for (const topK of [0, -1, 1.5, NaN, '2', Infinity])
+      await assert.rejects(m.rerank('q', docs, { topK }), (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT', `topK ${topK}`);
+    assert.equal((await m.rerank('q', docs, { topK: 2 })).length, 2);
+    assert.equal((await m.rerank('q', docs, { topK: 10 })).length, 4);
+    assert.equal((await m.rerank('q', docs, {})).length, 4);
+    m.dispose();
+  });
+
   test('pooling "none" returns one vector per token', async () => {
     const m = await load(TINY, { pooling: 'none' });
     const v = await m.embed('hello world');
@@ -407,6 +513,32 @@ describe('worker mode (bertwasm/worker in worker_threads)', () => {
     local.dispose();
   });
 
+  test('values that cannot be sent to the worker: INVALID_ARGUMENT, model still usable, process exits', async () => {
+    const r = await runScript(`
+      const { load, BertError } = await import(WORKER);
+      const code = (p) => p.then(() => 'resolved', (e) => (e instanceof BertError ? e.code : 'not a BertError: ' + e));
+      const out = {};
+      out.part = await code(load({ config: '{}', weights: 'x', files: { a: () => 1 } }));
+      const m = await load(TINY);
+      out.embed = await code(m.embed(() => 1));
+      out.rerankOpts = await code(m.rerank('q', ['a'], { topK: 1, f: () => {} }));
+      out.usable = (await m.embed('x')).length;
+      console.log(JSON.stringify(out));
+      // Not disposed on purpose: the process must still exit.
+    `);
+    assert.equal(r.signal, null, `process did not exit (${r.signal}): stdout ${r.stdout}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { part: 'INVALID_ARGUMENT', embed: 'INVALID_ARGUMENT', rerankOpts: 'INVALID_ARGUMENT', usable: 32 });
+  });
+
+  test('RemoteModel is exported at runtime (instanceof works)', async () => {
+    const W = await import('../../web/worker.js');
+    assert.equal(typeof W.RemoteModel, 'function');
+    const wm = await W.load(TINY, { threads: 1 });
+    assert.ok(wm instanceof W.RemoteModel);
+    await wm.dispose();
+  });
+
   test('abort while the worker starts or downloads: ABORTED, stream cancelled', async () => {
     const W = await import('../../web/worker.js');
     for (const delay of [1, 150, 600]) {
@@ -419,5 +551,47 @@ describe('worker mode (bertwasm/worker in worker_threads)', () => {
       await new Promise((r) => setTimeout(r, 100));
       assert.ok(rec.cancelled, `delay ${delay}: stream not cancelled`);
     }
+  });
+});
+
+describe('shutdown', () => {
+  // In a child process: before the fix the embed below blocked the event loop for good.
+  test('shutdown() with a live threaded model: calls reject DISPOSED, loads in flight BAD_STATE, no hang', async () => {
+    const r = await runScript(`
+      import fs from 'node:fs';
+      const { load, shutdown, BertError } = await import(INDEX);
+      const out = {};
+      const code = (p) => p.then(() => 'resolved', (e) => (e instanceof BertError ? e.code : 'not a BertError: ' + e));
+      const m = await load(TINY, { backend: 'threads', threads: 2 });
+      const v = await m.embed('hello');
+      const queued = m.embed('queued before shutdown');
+      shutdown();
+      out.disposed = m.disposed;
+      out.queued = await code(queued);
+      await new Promise((r) => setTimeout(r, 200));
+      out.embed = await code(m.embed('hello'));
+      out.similarity = await code(m.similarity(v, v));
+      // A load in flight when shutdown() is called rejects; its instance is released.
+      const cfg = fs.readFileSync(TINY + '/config.json', 'utf8'), tok = fs.readFileSync(TINY + '/tokenizer.json', 'utf8');
+      const bytes = fs.readFileSync(TINY + '/model.safetensors');
+      let sent = 0;
+      const slow = new ReadableStream({ async pull(c) {
+        if (sent >= bytes.length) { c.close(); return; }
+        await new Promise((r) => setTimeout(r, 20));
+        c.enqueue(new Uint8Array(bytes.subarray(sent, sent + 65536))); sent += 65536;
+      } }, { highWaterMark: 0 });
+      const p = load({ config: cfg, tokenizer: tok, weights: slow }, { backend: 'threads', threads: 2,
+        onProgress: (e) => { if (e.phase === 'weights' && e.loaded >= 3 * 65536) shutdown(); } });
+      out.inflight = await code(p);
+      // The library works again after shutdown().
+      const m2 = await load(TINY, { backend: 'threads', threads: 2 });
+      out.after = (await m2.embed('hello')).length;
+      m2.dispose();
+      console.log(JSON.stringify(out));
+    `);
+    assert.equal(r.signal, null, `child hung and was killed (${r.signal}); stderr: ${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { disposed: true, queued: 'DISPOSED', embed: 'DISPOSED', similarity: 'DISPOSED',
+      inflight: 'BAD_STATE', after: 32 });
   });
 });
