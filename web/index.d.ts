@@ -153,8 +153,15 @@ export interface Tokenization {
 export interface RerankResult {
   /** Index into the docs array. */
   index: number;
-  /** The classifier's first logit (higher = more relevant). */
+  /**
+   * Relevance, higher = more relevant: sigmoid(logit) in (0, 1) for a one-label cross-encoder (as
+   * sentence-transformers' CrossEncoder and the CLI report it); the first logit for several labels.
+   */
   score: number;
+  /** One-label models: the raw logit. */
+  logit?: number;
+  /** Models with several labels: every logit, in label order. */
+  logits?: number[];
 }
 
 export interface MemoryUse {

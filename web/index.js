@@ -1238,8 +1238,10 @@ export class Model {
   }
 
   /**
-   * Cross-encoder reranking: scores (first logit) of (query, doc) pairs, best first.
-   * @returns {Promise<{index:number, score:number}[]>}
+   * Cross-encoder reranking of (query, doc) pairs, best first. One-label heads: score =
+   * sigmoid(logit), as sentence-transformers' CrossEncoder and the CLI give it; several labels:
+   * score = the first logit, and logits holds them all.
+   * @returns {Promise<{index:number, score:number, logit?:number, logits?:number[]}[]>}
    */
   rerank(query, docs, opts) {
     if (typeof query !== 'string' || !Array.isArray(docs)) return Promise.reject(invalid('rerank(query, docs[])'));
@@ -1255,14 +1257,14 @@ export class Model {
       // what 128 KiB of text holds, truncation gives the same ids.
       const qCut = query.length > PIECE_CHARS / 2 ? query.slice(0, nextPiece(query.slice(0, PIECE_CHARS / 2), 0)) : query;
       const qb = rt.writeText(qCut, rt.text, TEXT_CAP / 2);
-      const scores = new Array(docs.length);
+      const logits = new Array(docs.length);
       let b = 0, pos = 0, first = 0;
       const flush = () => {
         if (!b) return;
         const s = M._bert_classify(this._ptr, w + L.ids, w + L.types, w + L.lens, b, w + L.out, b * nl);
         if (s) throw this._err(s);
         const f = new Float32Array(rt.buffer, w + L.out, b * nl);
-        for (let k = 0; k < b; k++) scores[first + k] = f[k * nl];
+        for (let k = 0; k < b; k++) logits[first + k] = Array.from(f.subarray(k * nl, (k + 1) * nl));
         first += b; b = 0; pos = 0;
       };
       const room = TEXT_CAP - qb;
@@ -1283,8 +1285,11 @@ export class Model {
         if (b === B) flush();
       }
       flush();
-      const ranked = scores.map((score, index) => ({ index, score }));
-      ranked.sort((a, c) => c.score - a.score || a.index - c.index);
+      const ranked = logits.map((l, index) =>
+        (nl === 1 ? { index, score: 1 / (1 + Math.exp(-l[0])), logit: l[0] } : { index, score: l[0], logits: l }));
+      // by the first logit: the sigmoid rounds large logits to the same score
+      const first0 = (r) => (nl === 1 ? r.logit : r.logits[0]);
+      ranked.sort((a, c) => first0(c) - first0(a) || a.index - c.index);
       return topK ? ranked.slice(0, topK) : ranked;
     });
   }

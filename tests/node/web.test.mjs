@@ -149,7 +149,10 @@ describe('embeddings', () => {
     assert.equal(m.config.numLabels, 1);
     for (const g of crossGoldens.items.slice(0, 6)) {
       const [r] = await m.rerank(g.query, [g.document]);
-      assert.ok(Math.abs(r.score - g.logits[0]) <= 1e-4, `${r.score} vs ${g.logits[0]}`);
+      assert.ok(Math.abs(r.logit - g.logits[0]) <= 1e-4, `${r.logit} vs ${g.logits[0]}`);
+      // one label: score = sigmoid(logit), as the CLI and sentence-transformers' CrossEncoder give it
+      assert.ok(Math.abs(r.score - 1 / (1 + Math.exp(-g.logits[0]))) <= 1e-4, `${r.score}`);
+      assert.ok(r.score > 0 && r.score < 1 && r.logits === undefined);
     }
     const q = crossGoldens.items[0].query;
     const docs = crossGoldens.items.map((g) => g.document);
@@ -233,7 +236,7 @@ describe('loading', () => {
       assert.equal(m.config.numLabels, 1);
       const g = crossGoldens.items[0];
       const [r] = await m.rerank(g.query, [g.document]);
-      assert.ok(Math.abs(r.score - g.logits[0]) <= 1e-4);
+      assert.ok(Math.abs(r.logit - g.logits[0]) <= 1e-4);
       m.dispose();
       assert.ok(seen.some(([u]) => u.endsWith('/modules.json')), 'optional files were asked for');
       assert.ok(seen.some(([u]) => u.endsWith('/model.safetensors')));
