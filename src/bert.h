@@ -7,32 +7,41 @@
 //   p.wtype = BERT_TYPE_Q8_0;
 //   p.memory_budget = 256u << 20;
 //   bert_loader *ld;
-//   if (bert_loader_init(&ld, &p) != BERT_STATUS_OK) return;       // only fails on OOM
-//   bert_loader_add_file(ld, "config.json", cfg, cfg_len);          // small files first
-//   bert_loader_add_file(ld, "tokenizer.json", tok, tok_len);
-//   while ((n = read(fd, buf, sizeof buf)) > 0)                     // then the weights,
-//       if (bert_loader_write(ld, buf, n)) goto fail;               // in chunks of any size
 //   bert_model *m;
-//   if (bert_loader_finish(ld, &m)) goto fail;                      // loader is spent
-//   bert_loader_free(ld);
+//   if (bert_loader_init(&ld, &p) != BERT_STATUS_OK) return -1;    // only fails on OOM
+//   if (bert_loader_add_file(ld, "config.json", cfg, cfg_len) ||   // small files first
+//       bert_loader_add_file(ld, "tokenizer.json", tok, tok_len))
+//       goto fail;
+//   while ((n = read(fd, buf, sizeof buf)) > 0)                     // then the weights,
+//       if (bert_loader_write(ld, buf, (size_t)n)) goto fail;       // in chunks of any size
+//   if (bert_loader_finish(ld, &m)) goto fail;
+//   bert_loader_free(ld);                                           // spent once finished
 //   const char *texts[] = {"hello world"};
-//   float vec[384];
-//   bert_embed_texts(m, texts, NULL, 1, vec, 384);
+//   float vec[384];                                                 // bert_model_dim(m) floats
+//   if (bert_embed_texts(m, texts, NULL, 1, vec, 384)) fprintf(stderr, "%s\n", bert_model_error(m));
 //   bert_model_free(m);
+//   return 0;
 //  fail:
 //   fprintf(stderr, "%s\n", bert_loader_error(ld));
+//   bert_loader_free(ld);
+//   return -1;
 //
 // Errors: every call that can fail returns a bert_status; the object it was called on keeps a
-// readable message (bert_loader_error, bert_model_error). The library never prints, exits or
-// aborts.
+// readable message of its last failure (bert_loader_error, bert_model_error; a later success does
+// not clear it, so read it only after a failing call). The library never prints, exits or aborts.
 //
 // Thread safety: distinct objects may be used from distinct threads. One model must not be used by
 // two threads at once (calls write into its single activation workspace); wrap calls in a lock or
-// queue them. Models are read-only after load except for that workspace.
+// queue them. Models are read-only after load except for that workspace (and the error message:
+// the const bert_tokenize* calls write it on failure, so the same rule applies to them).
+// fork(): a model loaded with n_threads > 1 keeps working in a child process, single-threaded
+// there (its worker threads exist only in the parent).
 //
 // Memory: the plan (bert_plan) is computed from config.json, the tokenizer files and the
 // safetensors header alone. A plan over memory_budget fails with BERT_STATUS_BUDGET_EXCEEDED before
-// any weight byte is consumed. After bert_loader_finish nothing allocates.
+// any weight byte is consumed. After bert_loader_finish nothing allocates. The budget covers what
+// stays resident: before the plan exists, parsing the small files (tokenizer.json above all) also
+// holds transient memory of a few times their size, freed before the weights arrive.
 #ifndef BERT_H
 #define BERT_H
 
@@ -59,6 +68,7 @@ const char *bert_status_name(bert_status s); // "BUDGET_EXCEEDED", ...
 
 // Storage types; values follow ggml's type ids so GGUF can be added later.
 typedef enum {
+    BERT_TYPE_DEFAULT = -1, // bert_load_params.embd_type only: the same as wtype
     BERT_TYPE_F32 = 0,
     BERT_TYPE_F16 = 1,
     BERT_TYPE_Q4_0 = 2,
@@ -77,7 +87,7 @@ typedef enum {
 
 typedef struct {
     bert_type wtype;          // storage of the encoder's weight matrices (default q8_0)
-    bert_type embd_type;      // storage of the embedding tables (default -1: same as wtype)
+    bert_type embd_type;      // storage of the embedding tables (default BERT_TYPE_DEFAULT: = wtype)
     uint64_t memory_budget;   // bytes for the whole plan; 0 = no limit
     int32_t max_tokens;       // per sequence incl. [CLS]/[SEP]; 0 = the model's effective maximum
     int32_t max_batch;        // sequences per bert_encode call (default 8)
@@ -166,9 +176,14 @@ bert_status bert_model_get_plan(const bert_model *m, bert_plan *out);
 // Output floats per sequence of bert_embed_texts / bert_encode with pooling (n_embd).
 int32_t bert_model_dim(const bert_model *m);
 
-// Tokenization. ids/type_ids/offsets receive up to cap tokens (offsets: 2 per token, byte
-// [begin, end) in the input; specials get [0, 0]). max_tokens 0 = the model's effective maximum.
+// Tokenization. ids/type_ids/offsets have room for cap tokens (offsets: 2 per token, byte
+// [begin, end) in the input; specials get [0, 0]); type_ids and offsets may be NULL. info gets the
+// counts in every case: when the (truncated) encoding has more than cap tokens the call returns
+// BERT_STATUS_INVALID_ARGUMENT and the buffers hold nothing usable, except that ids NULL with cap 0
+// asks for the counts alone (BERT_STATUS_OK). max_tokens 0 = the model's effective maximum.
 // Invalid UTF-8 is decoded like the WHATWG TextDecoder (U+FFFD, then dropped by the cleaner).
+// Texts may be up to 256 MiB (INT32_MAX / 8 bytes); all of a text is read to count n_untruncated,
+// so the time grows with its length even when only max_tokens are kept.
 typedef struct {
     int32_t n_tokens;      // tokens written, incl. specials, after truncation
     int32_t n_untruncated; // tokens the input would give without truncation, incl. specials
@@ -196,7 +211,8 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
 // lens may be NULL (NUL-terminated texts). out: n x bert_model_dim floats (pooling required).
 bert_status bert_embed_texts(bert_model *m, const char *const *texts, const size_t *lens, int32_t n,
                              float *out, size_t out_cap);
-// Convenience: cross-encoder scores (first logit) of (query, docs[i]) pairs.
+// Convenience: cross-encoder scores (first logit) of (query, docs[i]) pairs; out gets n floats.
+// A model without a classifier head: BERT_STATUS_UNSUPPORTED (as bert_classify).
 bert_status bert_score_pairs(bert_model *m, const char *query, size_t n_query,
                              const char *const *docs, const size_t *doc_lens, int32_t n, float *out);
 

@@ -13,7 +13,7 @@ void bert_config_init(bert_config *c) {
 }
 
 static bert_status parse_doc(json_doc *doc, const char *what, const char *json, size_t n, char *err) {
-    int rc = json_parse(doc, json, n);
+    int rc = bert_json_parse(doc, json, n);
     if (rc == -2) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "%s: %s", what, doc->error);
     if (rc) return bert_fail(err, BERT_STATUS_BAD_MODEL, "%s is not valid JSON: %s", what, doc->error);
     return BERT_STATUS_OK;
@@ -21,7 +21,7 @@ static bert_status parse_doc(json_doc *doc, const char *what, const char *json, 
 
 // A required (or defaulted) positive integer field.
 static bert_status get_pos_int(const json_value *root, const char *key, int32_t def, int32_t *out, char *err) {
-    const json_value *v = json_get(root, key);
+    const json_value *v = bert_json_get(root, key);
     if (!v) {
         if (def > 0) {
             *out = def;
@@ -30,7 +30,7 @@ static bert_status get_pos_int(const json_value *root, const char *key, int32_t 
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "config.json: missing %s", key);
     }
     int32_t x;
-    if (json_as_i32(v, &x) || x <= 0)
+    if (bert_json_as_i32(v, &x) || x <= 0)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "config.json: %s must be a positive integer below 2^31", key);
     *out = x;
     return BERT_STATUS_OK;
@@ -45,7 +45,7 @@ bert_status bert_config_parse(bert_config *c, const char *json, size_t n, char *
         st = bert_fail(err, BERT_STATUS_BAD_MODEL, "config.json is not a JSON object");
         goto done;
     }
-    if ((v = json_get(root, "model_type")) && !json_is_string(v, "bert")) {
+    if ((v = bert_json_get(root, "model_type")) && !bert_json_is_string(v, "bert")) {
         st = bert_fail(err, BERT_STATUS_UNSUPPORTED, "config.json: model_type '%.40s' is not supported (bert only)",
                        v->type == JSON_STRING ? v->str : "?");
         goto done;
@@ -65,7 +65,7 @@ bert_status bert_config_parse(bert_config *c, const char *json, size_t n, char *
         goto done;
     }
     c->layer_norm_eps = 1e-12f;
-    if ((v = json_get(root, "layer_norm_eps"))) {
+    if ((v = bert_json_get(root, "layer_norm_eps"))) {
         if (v->type != JSON_NUMBER || !(v->num > 0.0 && v->num < 1.0)) {
             st = bert_fail(err, BERT_STATUS_BAD_MODEL, "config.json: layer_norm_eps must be a number in (0, 1)");
             goto done;
@@ -73,35 +73,35 @@ bert_status bert_config_parse(bert_config *c, const char *json, size_t n, char *
         c->layer_norm_eps = (float)v->num;
     }
     c->act = BERT_ACT_GELU;
-    if ((v = json_get(root, "hidden_act"))) {
-        if (json_is_string(v, "gelu")) c->act = BERT_ACT_GELU;
-        else if (json_is_string(v, "gelu_new") || json_is_string(v, "gelu_pytorch_tanh") ||
-                 json_is_string(v, "gelu_fast"))
+    if ((v = bert_json_get(root, "hidden_act"))) {
+        if (bert_json_is_string(v, "gelu")) c->act = BERT_ACT_GELU;
+        else if (bert_json_is_string(v, "gelu_new") || bert_json_is_string(v, "gelu_pytorch_tanh") ||
+                 bert_json_is_string(v, "gelu_fast"))
             c->act = BERT_ACT_GELU_TANH;
-        else if (json_is_string(v, "relu")) c->act = BERT_ACT_RELU;
+        else if (bert_json_is_string(v, "relu")) c->act = BERT_ACT_RELU;
         else {
             st = bert_fail(err, BERT_STATUS_UNSUPPORTED, "config.json: hidden_act '%.40s' is not supported",
                            v->type == JSON_STRING ? v->str : "(not a string)");
             goto done;
         }
     }
-    if ((v = json_get(root, "position_embedding_type")) && !json_is_string(v, "absolute")) {
+    if ((v = bert_json_get(root, "position_embedding_type")) && !bert_json_is_string(v, "absolute")) {
         st = bert_fail(err, BERT_STATUS_UNSUPPORTED,
                        "config.json: position_embedding_type '%.40s' is not supported (absolute only)",
                        v->type == JSON_STRING ? v->str : "?");
         goto done;
     }
     c->n_labels = 0;
-    if ((v = json_get(root, "num_labels"))) {
-        if (json_as_i32(v, &c->n_labels) || c->n_labels <= 0) {
+    if ((v = bert_json_get(root, "num_labels"))) {
+        if (bert_json_as_i32(v, &c->n_labels) || c->n_labels <= 0) {
             st = bert_fail(err, BERT_STATUS_BAD_MODEL, "config.json: num_labels must be a positive integer");
             goto done;
         }
-    } else if ((v = json_get(root, "id2label")) && v->type == JSON_OBJECT) {
+    } else if ((v = bert_json_get(root, "id2label")) && v->type == JSON_OBJECT) {
         c->n_labels = (int32_t)v->len;
     }
 done:
-    json_free(&doc);
+    bert_json_free(&doc);
     return st;
 }
 
@@ -116,7 +116,7 @@ bert_status bert_config_parse_modules(bert_config *c, const char *json, size_t n
     c->st_has_modules = 1;
     c->st_normalize = 0;
     for (const json_value *m = doc.root->child; m; m = m->next) {
-        const json_value *t = json_get(m, "type");
+        const json_value *t = bert_json_get(m, "type");
         if (!t || t->type != JSON_STRING) {
             st = bert_fail(err, BERT_STATUS_BAD_MODEL, "modules.json: a module has no type string");
             goto done;
@@ -131,7 +131,7 @@ bert_status bert_config_parse_modules(bert_config *c, const char *json, size_t n
         }
     }
 done:
-    json_free(&doc);
+    bert_json_free(&doc);
     return st;
 }
 
@@ -155,7 +155,7 @@ bert_status bert_config_parse_pooling(bert_config *c, const char *json, size_t n
     c->st_pooling = -2;
     snprintf(c->st_pooling_mode, sizeof c->st_pooling_mode, "none");
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        const json_value *v = json_get(doc.root, modes[i].key);
+        const json_value *v = bert_json_get(doc.root, modes[i].key);
         if (v && v->type == JSON_TRUE) {
             n_on++;
             c->st_pooling = modes[i].mode;
@@ -167,7 +167,7 @@ bert_status bert_config_parse_pooling(bert_config *c, const char *json, size_t n
         snprintf(c->st_pooling_mode, sizeof c->st_pooling_mode, "several modes at once");
     }
 done:
-    json_free(&doc);
+    bert_json_free(&doc);
     return st;
 }
 
@@ -175,15 +175,15 @@ bert_status bert_config_parse_st(bert_config *c, const char *json, size_t n, cha
     json_doc doc;
     bert_status st = parse_doc(&doc, "sentence_bert_config.json", json, n, err);
     if (st) return st;
-    const json_value *v = json_get(doc.root, "max_seq_length");
+    const json_value *v = bert_json_get(doc.root, "max_seq_length");
     if (v && v->type != JSON_NULL) {
         int32_t x;
-        if (json_as_i32(v, &x) || x <= 0)
+        if (bert_json_as_i32(v, &x) || x <= 0)
             st = bert_fail(err, BERT_STATUS_BAD_MODEL,
                            "sentence_bert_config.json: max_seq_length must be a positive integer");
         else c->st_max_seq_length = x;
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     return st;
 }
 

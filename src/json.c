@@ -313,7 +313,7 @@ static int run(parser *p, json_value **root) {
     return 0;
 }
 
-int json_parse(json_doc *doc, const char *text, size_t n) {
+int bert_json_parse(json_doc *doc, const char *text, size_t n) {
     memset(doc, 0, sizeof *doc);
     parser p = {0};
     p.s = text;
@@ -327,21 +327,21 @@ int json_parse(json_doc *doc, const char *text, size_t n) {
     doc->nodes = malloc(n_nodes * sizeof(json_value));
     doc->strings = malloc(n_strings ? n_strings : 1);
     if (!doc->nodes || !doc->strings) {
-        json_free(doc);
+        bert_json_free(doc);
         snprintf(doc->error, sizeof doc->error, "JSON: out of memory for %zu nodes", n_nodes);
         return -2;
     }
     p.nodes = doc->nodes;
     p.strings = doc->strings;
     if (run(&p, &root)) { // cannot fail after a good count pass, kept for safety
-        json_free(doc);
+        bert_json_free(doc);
         return -1;
     }
     doc->root = root;
     return 0;
 }
 
-void json_free(json_doc *doc) {
+void bert_json_free(json_doc *doc) {
     free(doc->nodes);
     free(doc->strings);
     doc->nodes = NULL;
@@ -349,7 +349,7 @@ void json_free(json_doc *doc) {
     doc->root = NULL;
 }
 
-const json_value *json_get(const json_value *obj, const char *key) {
+const json_value *bert_json_get(const json_value *obj, const char *key) {
     if (!obj || obj->type != JSON_OBJECT) return NULL;
     size_t kl = strlen(key);
     const json_value *found = NULL;
@@ -358,14 +358,14 @@ const json_value *json_get(const json_value *obj, const char *key) {
     return found;
 }
 
-const json_value *json_at(const json_value *arr, uint32_t i) {
+const json_value *bert_json_at(const json_value *arr, uint32_t i) {
     if (!arr || arr->type != JSON_ARRAY) return NULL;
     const json_value *c = arr->child;
     while (c && i--) c = c->next;
     return c;
 }
 
-int json_as_u64(const json_value *v, uint64_t *out) {
+int bert_json_as_u64(const json_value *v, uint64_t *out) {
     if (!v || v->type != JSON_NUMBER || v->len == 0) return -1;
     uint64_t x = 0;
     for (uint32_t i = 0; i < v->len; i++) {
@@ -379,7 +379,7 @@ int json_as_u64(const json_value *v, uint64_t *out) {
     return 0;
 }
 
-int json_as_i32(const json_value *v, int32_t *out) {
+int bert_json_as_i32(const json_value *v, int32_t *out) {
     if (!v || v->type != JSON_NUMBER) return -1;
     double d = v->num;
     if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int64_t)d) return -1;
@@ -387,6 +387,6 @@ int json_as_i32(const json_value *v, int32_t *out) {
     return 0;
 }
 
-int json_is_string(const json_value *v, const char *s) {
+int bert_json_is_string(const json_value *v, const char *s) {
     return v && v->type == JSON_STRING && v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
 }

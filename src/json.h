@@ -27,24 +27,24 @@ typedef struct {
     json_value *root;
     json_value *nodes; // owned
     char *strings;     // owned
-    char error[160];   // set when json_parse fails
+    char error[160];   // set when bert_json_parse fails
 } json_doc;
 
 // Parses text[0..n). Returns 0 on success, -1 on syntax error or too deep (doc->error says where),
-// -2 on allocation failure. On failure nothing needs freeing; json_free is still safe.
-int json_parse(json_doc *doc, const char *text, size_t n);
-void json_free(json_doc *doc);
+// -2 on allocation failure. On failure nothing needs freeing; bert_json_free is still safe.
+int bert_json_parse(json_doc *doc, const char *text, size_t n);
+void bert_json_free(json_doc *doc);
 
 // Object member by key, or NULL (also NULL when obj is NULL or not an object).
-const json_value *json_get(const json_value *obj, const char *key);
+const json_value *bert_json_get(const json_value *obj, const char *key);
 // Array element by index, or NULL.
-const json_value *json_at(const json_value *arr, uint32_t i);
+const json_value *bert_json_at(const json_value *arr, uint32_t i);
 
 // Exact non-negative integer from a number's text (no fraction/exponent, fits uint64). 0 on success.
-int json_as_u64(const json_value *v, uint64_t *out);
+int bert_json_as_u64(const json_value *v, uint64_t *out);
 // Exact integer in [INT32_MIN, INT32_MAX] (integral doubles like 3.0 accepted). 0 on success.
-int json_as_i32(const json_value *v, int32_t *out);
+int bert_json_as_i32(const json_value *v, int32_t *out);
 // String equality with a C string.
-int json_is_string(const json_value *v, const char *s);
+int bert_json_is_string(const json_value *v, const char *s);
 
 #endif

@@ -832,6 +832,7 @@ void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1) {
                 }
                 break;
             }
+            case BERT_TYPE_DEFAULT: break; // not a storage type
             }
             for (int32_t c = 0; c < a->n_outl; c++)
                 acc += (double)a->x[(int64_t)t * a->ldx + a->outl_idx[c]] * bert_f16_to_f32(a->outl[(int64_t)c * a->outl_ld + o]);

@@ -129,7 +129,7 @@ bert_status bert_loader_init(bert_loader **out, const bert_load_params *params) 
     l->params = params ? *params : bert_load_default_params();
     bert_config_init(&l->cfg);
     bert_load_params *p = &l->params;
-    if ((int)p->embd_type == -1) p->embd_type = p->wtype;
+    if (p->embd_type == BERT_TYPE_DEFAULT) p->embd_type = p->wtype;
     if (p->max_batch == 0) p->max_batch = 8;
     if (p->n_threads <= 0) p->n_threads = 1;
     // Bad parameters leave the loader in the error state: the first call reports them.
@@ -167,7 +167,7 @@ void bert_loader_free(bert_loader *l) {
 
 const char *bert_loader_error(const bert_loader *l) {
     if (!l) return "no loader";
-    return l->status ? l->err : "";
+    return l->err; // the last failure's message ("" before any), as bert_model_error
 }
 
 int bert_loader_has_plan(const bert_loader *l) { return l && l->has_plan; }
@@ -900,8 +900,8 @@ static bert_status feed_data(bert_loader *l, const uint8_t *p, size_t n) {
 
 bert_status bert_loader_write(bert_loader *l, const void *data, size_t n) {
     if (!l) return BERT_STATUS_INVALID_ARGUMENT;
-    if (l->status) return l->status;
-    if (!data && n) return set_error(l, bert_fail(l->err, BERT_STATUS_INVALID_ARGUMENT, "write: NULL data"));
+    if (l->status || n == 0) return l->status; // an empty write changes nothing, in any state
+    if (!data) return set_error(l, bert_fail(l->err, BERT_STATUS_INVALID_ARGUMENT, "write: NULL data"));
     if (l->phase == PH_DONE)
         return set_error(l, bert_fail(l->err, BERT_STATUS_BAD_STATE, "write after bert_loader_finish"));
     if (!l->have_config)
@@ -957,7 +957,8 @@ bert_status bert_loader_write(bert_loader *l, const void *data, size_t n) {
 }
 
 bert_status bert_loader_finish(bert_loader *l, bert_model **out) {
-    if (!l || !out) return BERT_STATUS_INVALID_ARGUMENT;
+    if (!l) return BERT_STATUS_INVALID_ARGUMENT;
+    if (!out) return bert_fail(l->err, BERT_STATUS_INVALID_ARGUMENT, "finish: out is NULL"); // loader unchanged
     *out = NULL;
     if (l->status) return l->status;
     if (l->phase == PH_DONE) return set_error(l, bert_fail(l->err, BERT_STATUS_BAD_STATE, "finish called twice"));

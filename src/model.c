@@ -31,6 +31,7 @@ const char *bert_type_name(bert_type t) {
     case BERT_TYPE_F16: return "f16";
     case BERT_TYPE_Q4_0: return "q4_0";
     case BERT_TYPE_Q8_0: return "q8_0";
+    case BERT_TYPE_DEFAULT: break; // not a storage type
     }
     return "?";
 }
@@ -39,7 +40,7 @@ bert_load_params bert_load_default_params(void) {
     bert_load_params p;
     memset(&p, 0, sizeof p);
     p.wtype = BERT_TYPE_Q8_0;
-    p.embd_type = (bert_type)-1; // -1: same as wtype (resolved by bert_loader_init)
+    p.embd_type = BERT_TYPE_DEFAULT; // same as wtype (resolved by bert_loader_init)
     p.memory_budget = 0;
     p.max_tokens = 0;
     p.max_batch = 8;
@@ -147,7 +148,7 @@ bert_status bert_score_pairs(bert_model *m, const char *query, size_t n_query, c
                              const size_t *doc_lens, int32_t n, float *out) {
     if (!m) return BERT_STATUS_INVALID_ARGUMENT;
     if (m->hp.n_labels <= 0)
-        return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "score_pairs needs a cross-encoder (classifier head)");
+        return bert_fail(m->err, BERT_STATUS_UNSUPPORTED, "score_pairs needs a cross-encoder (classifier head)");
     if (n < 0 || (n > 0 && (!docs || !out)) || (!query && n_query))
         return bert_fail(m->err, BERT_STATUS_INVALID_ARGUMENT, "score_pairs: NULL docs/out/query or negative count");
     const int32_t T = m->hp.max_tokens, B = m->hp.max_batch, L = m->hp.n_labels;

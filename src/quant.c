@@ -21,6 +21,7 @@ int bert_type_fits(bert_type t, int64_t n) {
     case BERT_TYPE_F16: return 1;
     case BERT_TYPE_Q8_0:
     case BERT_TYPE_Q4_0: return n % QK == 0;
+    case BERT_TYPE_DEFAULT: break; // not a storage type
     }
     return 0;
 }
@@ -170,6 +171,7 @@ static void quantize_row(bert_type t, const float *src, void *dst, int64_t n, in
     }
     case BERT_TYPE_Q8_0: simd ? quantize_row_q8_0_simd(src, dst, n) : quantize_row_q8_0_ref(src, dst, n); break;
     case BERT_TYPE_Q4_0: simd ? quantize_row_q4_0_simd(src, dst, n) : quantize_row_q4_0_ref(src, dst, n); break;
+    case BERT_TYPE_DEFAULT: break; // not a storage type (bert_type_fits refused it)
     }
 }
 
@@ -204,5 +206,6 @@ void bert_dequantize_row(bert_type t, const void *src, float *dst, int64_t n) {
         }
         break;
     }
+    case BERT_TYPE_DEFAULT: break; // not a storage type (bert_type_fits refused it)
     }
 }

@@ -50,13 +50,13 @@ static int cmp_name(const void *a, const void *b) {
 static bert_status parse_entry(bert_st_tensor *t, const json_value *v, char *err) {
     if (v->type != JSON_OBJECT)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "safetensors: tensor '%s' is not a JSON object", t->name);
-    const json_value *dt = json_get(v, "dtype"), *shape = json_get(v, "shape"),
-                     *offs = json_get(v, "data_offsets");
+    const json_value *dt = bert_json_get(v, "dtype"), *shape = bert_json_get(v, "shape"),
+                     *offs = bert_json_get(v, "data_offsets");
     if (!dt || dt->type != JSON_STRING)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "safetensors: tensor '%s' has no dtype string", t->name);
     int found = -1;
     for (int i = 0; i < N_DTYPES; i++)
-        if (json_is_string(dt, st_dtypes[i].name)) found = i;
+        if (bert_json_is_string(dt, st_dtypes[i].name)) found = i;
     if (found < 0)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "safetensors: tensor '%s' has unknown dtype '%.32s'", t->name,
                          dt->str);
@@ -70,14 +70,14 @@ static bert_status parse_entry(bert_st_tensor *t, const json_value *v, char *err
     uint64_t nbytes = bert_st_dtype_size(t->dtype);
     int overflow = 0;
     for (int32_t i = 0; i < t->n_dims; i++) {
-        const json_value *d = json_at(shape, (uint32_t)i);
-        if (json_as_u64(d, &t->shape[i]))
+        const json_value *d = bert_json_at(shape, (uint32_t)i);
+        if (bert_json_as_u64(d, &t->shape[i]))
             return bert_fail(err, BERT_STATUS_BAD_MODEL,
                              "safetensors: tensor '%s' shape[%d] is not a non-negative integer", t->name, i);
         if (bert_mul_u64(nbytes, t->shape[i], &nbytes)) overflow = 1;
     }
-    if (!offs || offs->type != JSON_ARRAY || offs->len != 2 || json_as_u64(json_at(offs, 0), &t->begin) ||
-        json_as_u64(json_at(offs, 1), &t->end))
+    if (!offs || offs->type != JSON_ARRAY || offs->len != 2 || bert_json_as_u64(bert_json_at(offs, 0), &t->begin) ||
+        bert_json_as_u64(bert_json_at(offs, 1), &t->end))
         return bert_fail(err, BERT_STATUS_BAD_MODEL,
                          "safetensors: tensor '%s' needs data_offsets [begin, end] of non-negative integers", t->name);
     if (t->end < t->begin)
@@ -97,7 +97,7 @@ static bert_status parse_entry(bert_st_tensor *t, const json_value *v, char *err
 bert_status bert_st_parse(bert_st_dir *dir, const char *text, size_t n, char *err) {
     memset(dir, 0, sizeof *dir);
     json_doc doc;
-    int rc = json_parse(&doc, text, n);
+    int rc = bert_json_parse(&doc, text, n);
     if (rc == -2) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "safetensors header: %s", doc.error);
     if (rc) return bert_fail(err, BERT_STATUS_BAD_MODEL, "safetensors header is not valid JSON: %s", doc.error);
     bert_status st = BERT_STATUS_OK;
@@ -170,7 +170,7 @@ bert_status bert_st_parse(bert_st_dir *dir, const char *text, size_t n, char *er
     }
     dir->data_size = pos;
 done:
-    json_free(&doc);
+    bert_json_free(&doc);
     if (st) bert_st_free(dir);
     return st;
 }

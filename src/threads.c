@@ -7,6 +7,16 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+// A process forked from one that has a pool has none of its worker threads: there the pool runs
+// every job on the calling thread and is freed without a join (a server that loads a model and then
+// forks workers keeps working instead of waiting forever). wasm has no fork.
+#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#include <unistd.h>
+#define POOL_FORKED(p) ((p)->pid != getpid())
+#else
+#define POOL_FORKED(p) 0
+#endif
+
 // A forward pass calls bert_parallel_for ~10 times per layer, so waking a sleeping thread per
 // call (a futex round trip: tens to hundreds of microseconds, more under Node's Atomics.wait)
 // would cost a batch-1 query more than its compute. Both sides therefore spin on the atomics for
@@ -28,6 +38,9 @@ struct bert_threadpool {
     int32_t job_n;
     bert_task_fn job_fn;
     void *job_ctx;
+#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+    pid_t pid; // the process whose threads these are
+#endif
 };
 
 // Threads take the job's chunks (CHUNKS_PER_THREAD per thread, contiguous) from a shared counter
@@ -90,6 +103,9 @@ bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
         free(p);
         return BERT_STATUS_OUT_OF_MEMORY;
     }
+#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+    p->pid = getpid();
+#endif
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
@@ -115,6 +131,11 @@ bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
 
 void bert_threadpool_free(bert_threadpool *p) {
     if (!p) return;
+    if (POOL_FORKED(p)) { // no threads to stop; the mutex may even be held by a parent's thread
+        free(p->tid);
+        free(p);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->work_cv);
@@ -131,7 +152,7 @@ int32_t bert_threadpool_size(const bert_threadpool *p) { return p ? p->n : 1; }
 
 void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx) {
     if (n <= 0) return;
-    if (!p || n == 1) {
+    if (!p || n == 1 || POOL_FORKED(p)) {
         fn(ctx, 0, n, 0);
         return;
     }

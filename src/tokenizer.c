@@ -308,25 +308,25 @@ static bert_status parse_template(bert_tokenizer *t, const json_value *arr, cons
             return bert_fail(err, BERT_STATUS_UNSUPPORTED, "tokenizer.json: post_processor template too long");
         tok_item x;
         memset(&x, 0, sizeof x);
-        const json_value *sp = json_get(it, "SpecialToken"), *sq = json_get(it, "Sequence");
+        const json_value *sp = bert_json_get(it, "SpecialToken"), *sq = bert_json_get(it, "Sequence");
         const json_value *body = sp ? sp : sq;
-        const json_value *name = json_get(body, "id");
+        const json_value *name = bert_json_get(body, "id");
         if (!body || !name || name->type != JSON_STRING ||
-            (json_get(body, "type_id") && json_as_i32(json_get(body, "type_id"), &x.type_id) != 0))
+            (bert_json_get(body, "type_id") && bert_json_as_i32(bert_json_get(body, "type_id"), &x.type_id) != 0))
             return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: bad post_processor template item");
         if (sq) {
-            if (json_is_string(name, "A")) x.seq = 0;
-            else if (json_is_string(name, "B")) x.seq = 1;
+            if (bert_json_is_string(name, "A")) x.seq = 0;
+            else if (bert_json_is_string(name, "B")) x.seq = 1;
             else return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: template sequence '%s'", name->str);
         } else {
-            const json_value *def = json_get(specials, name->str);
-            const json_value *ids = json_get(def, "ids");
+            const json_value *def = bert_json_get(specials, name->str);
+            const json_value *ids = bert_json_get(def, "ids");
             if (!ids || ids->type != JSON_ARRAY || ids->len == 0 || ids->len > TOK_MAX_SPECIAL_IDS)
                 return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: special token '%s' has no usable ids",
                                  name->str);
             for (const json_value *v = ids->child; v; v = v->next) {
                 int32_t id;
-                if (json_as_i32(v, &id) != 0 || id < 0 || id >= t->n_vocab)
+                if (bert_json_as_i32(v, &id) != 0 || id < 0 || id >= t->n_vocab)
                     return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: special token '%s' id out of range",
                                      name->str);
                 x.ids[x.n_ids++] = id;
@@ -348,19 +348,19 @@ static bert_status parse_post_processor(bert_tokenizer *t, const json_value *pp,
         t->pair.items[1].type_id = 1;
         return BERT_STATUS_OK;
     }
-    const json_value *type = json_get(pp, "type");
-    if (json_is_string(type, "TemplateProcessing")) {
-        const json_value *specials = json_get(pp, "special_tokens");
-        bert_status st = parse_template(t, json_get(pp, "single"), specials, &t->single, err);
-        if (st == BERT_STATUS_OK) st = parse_template(t, json_get(pp, "pair"), specials, &t->pair, err);
+    const json_value *type = bert_json_get(pp, "type");
+    if (bert_json_is_string(type, "TemplateProcessing")) {
+        const json_value *specials = bert_json_get(pp, "special_tokens");
+        bert_status st = parse_template(t, bert_json_get(pp, "single"), specials, &t->single, err);
+        if (st == BERT_STATUS_OK) st = parse_template(t, bert_json_get(pp, "pair"), specials, &t->pair, err);
         return st;
     }
-    if (json_is_string(type, "BertProcessing")) {
+    if (bert_json_is_string(type, "BertProcessing")) {
         int32_t ids[2];
         const char *names[2] = {"cls", "sep"};
         for (int i = 0; i < 2; i++) {
-            const json_value *a = json_get(pp, names[i]);
-            if (!a || a->type != JSON_ARRAY || json_as_i32(json_at(a, 1), &ids[i]) != 0 || ids[i] < 0 ||
+            const json_value *a = bert_json_get(pp, names[i]);
+            if (!a || a->type != JSON_ARRAY || bert_json_as_i32(bert_json_at(a, 1), &ids[i]) != 0 || ids[i] < 0 ||
                 ids[i] >= t->n_vocab)
                 return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: BertProcessing.%s is not [token, id]",
                                  names[i]);
@@ -403,13 +403,13 @@ static bert_status norms_build(bert_tokenizer *t, char *err) {
 }
 
 static bert_status load_json(bert_tokenizer *t, const json_value *root, char *err) {
-    const json_value *model = json_get(root, "model");
-    if (!model || !json_is_string(json_get(model, "type"), "WordPiece"))
+    const json_value *model = bert_json_get(root, "model");
+    if (!model || !bert_json_is_string(bert_json_get(model, "type"), "WordPiece"))
         return bert_fail(err, BERT_STATUS_UNSUPPORTED, "tokenizer.json: model.type must be WordPiece");
-    const json_value *vocab = json_get(model, "vocab");
+    const json_value *vocab = bert_json_get(model, "vocab");
     if (!vocab || vocab->type != JSON_OBJECT || vocab->len == 0)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: model.vocab is missing or empty");
-    const json_value *added = json_get(root, "added_tokens");
+    const json_value *added = bert_json_get(root, "added_tokens");
     if (added && added->type != JSON_ARRAY && added->type != JSON_NULL)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: added_tokens is not an array");
     if (added && added->type == JSON_NULL) added = NULL;
@@ -421,9 +421,9 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
         const json_value *first = pass == 0 ? vocab->child : (added ? added->child : NULL);
         for (const json_value *v = first; v; v = v->next) {
             int32_t id;
-            const json_value *idv = pass == 0 ? v : json_get(v, "id");
-            const json_value *content = pass == 0 ? NULL : json_get(v, "content");
-            if (json_as_i32(idv, &id) != 0 || id < 0 || id >= TOK_MAX_ID ||
+            const json_value *idv = pass == 0 ? v : bert_json_get(v, "id");
+            const json_value *content = pass == 0 ? NULL : bert_json_get(v, "content");
+            if (bert_json_as_i32(idv, &id) != 0 || id < 0 || id >= TOK_MAX_ID ||
                 (pass == 1 && (!content || content->type != JSON_STRING)))
                 return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: bad %s entry",
                                  pass == 0 ? "model.vocab" : "added_tokens");
@@ -443,14 +443,14 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
     }
     for (const json_value *v = vocab->child; v; v = v->next) {
         int32_t id;
-        json_as_i32(v, &id);
+        bert_json_as_i32(v, &id);
         src[id] = v;
         is_key[id] = 1;
     }
     for (const json_value *v = added ? added->child : NULL; v; v = v->next) {
         int32_t id;
-        json_as_i32(json_get(v, "id"), &id);
-        src[id] = json_get(v, "content");
+        bert_json_as_i32(bert_json_get(v, "id"), &id);
+        src[id] = bert_json_get(v, "content");
         is_key[id] = 0;
     }
     uint32_t o = 0;
@@ -468,7 +468,7 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
     // Hash: vocab entries in file order (a duplicate key keeps its last id), then added tokens.
     for (const json_value *v = vocab->child; v; v = v->next) {
         int32_t id;
-        json_as_i32(v, &id);
+        bert_json_as_i32(v, &id);
         if (src[id] == v) vocab_insert(t, id);
     }
     free(src);
@@ -482,21 +482,21 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
     if (!t->splits || !t->norms) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
     for (const json_value *v = added ? added->child : NULL; v; v = v->next) {
         int32_t id;
-        json_as_i32(json_get(v, "id"), &id);
+        bert_json_as_i32(bert_json_get(v, "id"), &id);
         vocab_insert(t, id);
         int special = 0, normalized;
-        get_bool(json_get(v, "special"), &special);
-        if (get_bool(json_get(v, "normalized"), &normalized) <= 0) normalized = !special;
+        get_bool(bert_json_get(v, "special"), &special);
+        if (get_bool(bert_json_get(v, "normalized"), &normalized) <= 0) normalized = !special;
         if (normalized) t->norms[t->n_norms++].id = id;
         else add_split(t, id, n_added);
     }
 
     // Model options.
-    const json_value *unk = json_get(model, "unk_token");
+    const json_value *unk = bert_json_get(model, "unk_token");
     if (!unk || unk->type != JSON_STRING ||
         (t->unk_id = bert_tokenizer_token_id(t, unk->str, unk->len)) < 0)
         return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: model.unk_token is missing or not in the vocabulary");
-    const json_value *pfx = json_get(model, "continuing_subword_prefix");
+    const json_value *pfx = bert_json_get(model, "continuing_subword_prefix");
     if (pfx && pfx->type == JSON_STRING) {
         if (pfx->len >= sizeof t->prefix)
             return bert_fail(err, BERT_STATUS_UNSUPPORTED, "tokenizer.json: continuing_subword_prefix too long");
@@ -504,45 +504,45 @@ static bert_status load_json(bert_tokenizer *t, const json_value *root, char *er
         t->prefix[pfx->len] = 0;
         t->prefix_len = (int32_t)pfx->len;
     }
-    const json_value *mc = json_get(model, "max_input_chars_per_word");
+    const json_value *mc = bert_json_get(model, "max_input_chars_per_word");
     if (mc && mc->type != JSON_NULL) {
-        if (json_as_i32(mc, &t->max_chars) != 0 || t->max_chars < 0 || t->max_chars > TOK_MAX_CHARS_LIMIT)
+        if (bert_json_as_i32(mc, &t->max_chars) != 0 || t->max_chars < 0 || t->max_chars > TOK_MAX_CHARS_LIMIT)
             return bert_fail(err, BERT_STATUS_UNSUPPORTED,
                              "tokenizer.json: max_input_chars_per_word must be 0..%d", TOK_MAX_CHARS_LIMIT);
     }
 
     // Normalizer.
-    const json_value *norm = json_get(root, "normalizer");
+    const json_value *norm = bert_json_get(root, "normalizer");
     if (!norm || norm->type == JSON_NULL) {
         t->clean_text = t->handle_chinese = t->lowercase = 0;
         t->strip_accents = 0;
-    } else if (json_is_string(json_get(norm, "type"), "BertNormalizer")) {
+    } else if (bert_json_is_string(bert_json_get(norm, "type"), "BertNormalizer")) {
         int b;
-        if (get_bool(json_get(norm, "clean_text"), &b) > 0) t->clean_text = b;
-        if (get_bool(json_get(norm, "handle_chinese_chars"), &b) > 0) t->handle_chinese = b;
-        if (get_bool(json_get(norm, "lowercase"), &b) > 0) t->lowercase = b;
-        const json_value *sa = json_get(norm, "strip_accents");
+        if (get_bool(bert_json_get(norm, "clean_text"), &b) > 0) t->clean_text = b;
+        if (get_bool(bert_json_get(norm, "handle_chinese_chars"), &b) > 0) t->handle_chinese = b;
+        if (get_bool(bert_json_get(norm, "lowercase"), &b) > 0) t->lowercase = b;
+        const json_value *sa = bert_json_get(norm, "strip_accents");
         if (!sa || sa->type == JSON_NULL) t->strip_accents = -1;
         else if (get_bool(sa, &b) > 0) t->strip_accents = b;
         else return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: normalizer.strip_accents must be a bool or null");
     } else {
-        const json_value *ty = json_get(norm, "type");
+        const json_value *ty = bert_json_get(norm, "type");
         return bert_fail(err, BERT_STATUS_UNSUPPORTED, "tokenizer.json: normalizer type '%s' is not supported",
                          ty && ty->type == JSON_STRING ? ty->str : "?");
     }
     t->normalizer_from_json = 1;
-    const json_value *pre = json_get(root, "pre_tokenizer");
-    if (!pre || !json_is_string(json_get(pre, "type"), "BertPreTokenizer")) {
-        const json_value *ty = json_get(pre, "type");
+    const json_value *pre = bert_json_get(root, "pre_tokenizer");
+    if (!pre || !bert_json_is_string(bert_json_get(pre, "type"), "BertPreTokenizer")) {
+        const json_value *ty = bert_json_get(pre, "type");
         return bert_fail(err, BERT_STATUS_UNSUPPORTED, "tokenizer.json: pre_tokenizer '%s' is not supported (BertPreTokenizer only)",
                          ty && ty->type == JSON_STRING ? ty->str : "null");
     }
-    st = parse_post_processor(t, json_get(root, "post_processor"), err);
+    st = parse_post_processor(t, bert_json_get(root, "post_processor"), err);
     if (st) return st;
-    const json_value *tr = json_get(root, "truncation");
+    const json_value *tr = bert_json_get(root, "truncation");
     if (tr && tr->type == JSON_OBJECT) {
         int32_t ml;
-        if (json_as_i32(json_get(tr, "max_length"), &ml) == 0 && ml > 0 && ml <= 1000000) t->max_length_trunc = ml;
+        if (bert_json_as_i32(bert_json_get(tr, "max_length"), &ml) == 0 && ml > 0 && ml <= 1000000) t->max_length_trunc = ml;
     }
     st = scratch_alloc(t, err);
     if (st) return st;
@@ -555,17 +555,17 @@ bert_status bert_tokenizer_from_json(bert_tokenizer **out, const char *json, siz
     if (!out || (!json && n)) return bert_fail(err, BERT_STATUS_INVALID_ARGUMENT, "tokenizer: NULL argument");
     *out = NULL;
     json_doc doc;
-    int r = json_parse(&doc, json, n);
+    int r = bert_json_parse(&doc, json, n);
     if (r == -2) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer.json: out of memory while parsing");
     if (r != 0) return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer.json: %s", doc.error);
     bert_tokenizer *t = tok_new();
     if (!t) {
-        json_free(&doc);
+        bert_json_free(&doc);
         return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
     }
     t->from_json = 1;
     bert_status st = load_json(t, doc.root, err);
-    json_free(&doc);
+    bert_json_free(&doc);
     if (st) {
         bert_tokenizer_free(t);
         return st;
@@ -644,7 +644,7 @@ fail:
 
 // A special-token entry of tokenizer_config.json: "[CLS]" or {"content": "[CLS]", ...}.
 static const json_value *token_name(const json_value *v) {
-    if (v && v->type == JSON_OBJECT) v = json_get(v, "content");
+    if (v && v->type == JSON_OBJECT) v = bert_json_get(v, "content");
     return v && v->type == JSON_STRING ? v : NULL;
 }
 
@@ -653,7 +653,7 @@ bert_status bert_tokenizer_apply_config(bert_tokenizer *t, const char *json, siz
     if (!err) err = local;
     if (!t || (!json && n)) return bert_fail(err, BERT_STATUS_INVALID_ARGUMENT, "tokenizer: NULL argument");
     json_doc doc;
-    int r = json_parse(&doc, json, n);
+    int r = bert_json_parse(&doc, json, n);
     if (r == -2) return bert_fail(err, BERT_STATUS_OUT_OF_MEMORY, "tokenizer_config.json: out of memory while parsing");
     if (r != 0) return bert_fail(err, BERT_STATUS_BAD_MODEL, "tokenizer_config.json: %s", doc.error);
     const json_value *root = doc.root;
@@ -664,31 +664,31 @@ bert_status bert_tokenizer_apply_config(bert_tokenizer *t, const char *json, siz
     }
     if (!t->normalizer_from_json) {
         int b;
-        if (get_bool(json_get(root, "do_lower_case"), &b) > 0) t->lowercase = b;
-        if (get_bool(json_get(root, "tokenize_chinese_chars"), &b) > 0) t->handle_chinese = b;
-        const json_value *sa = json_get(root, "strip_accents");
+        if (get_bool(bert_json_get(root, "do_lower_case"), &b) > 0) t->lowercase = b;
+        if (get_bool(bert_json_get(root, "tokenize_chinese_chars"), &b) > 0) t->handle_chinese = b;
+        const json_value *sa = bert_json_get(root, "strip_accents");
         if (sa) {
             if (sa->type == JSON_NULL) t->strip_accents = -1;
             else if (get_bool(sa, &b) > 0) t->strip_accents = b;
         }
     }
     int32_t ml;
-    const json_value *mml = json_get(root, "model_max_length");
+    const json_value *mml = bert_json_get(root, "model_max_length");
     // Huge sentinels (int(1e30) "no limit") do not fit int32 and are ignored.
-    if (mml && json_as_i32(mml, &ml) == 0 && ml > 0 && ml <= 1000000) t->max_length_config = ml;
+    if (mml && bert_json_as_i32(mml, &ml) == 0 && ml > 0 && ml <= 1000000) t->max_length_config = ml;
     if (!t->from_json) {
-        const json_value *cls = token_name(json_get(root, "cls_token"));
-        const json_value *sep = token_name(json_get(root, "sep_token"));
-        const json_value *unk = token_name(json_get(root, "unk_token"));
+        const json_value *cls = token_name(bert_json_get(root, "cls_token"));
+        const json_value *sep = token_name(bert_json_get(root, "sep_token"));
+        const json_value *unk = token_name(bert_json_get(root, "unk_token"));
         vocab_txt_specials(t, cls ? cls->str : "[CLS]", sep ? sep->str : "[SEP]", unk ? unk->str : "[UNK]");
         const char *names[5] = {"cls_token", "sep_token", "unk_token", "pad_token", "mask_token"};
         for (int i = 0; i < 5; i++) {
-            const json_value *v = token_name(json_get(root, names[i]));
+            const json_value *v = token_name(bert_json_get(root, names[i]));
             int32_t id = v ? bert_tokenizer_token_id(t, v->str, v->len) : -1;
             if (id >= 0) add_split(t, id, 16);
         }
         // added_tokens_decoder: {"id": {"content": ...}}; tokens present in vocab.txt are split out.
-        const json_value *atd = json_get(root, "added_tokens_decoder");
+        const json_value *atd = bert_json_get(root, "added_tokens_decoder");
         for (const json_value *v = atd && atd->type == JSON_OBJECT ? atd->child : NULL; v; v = v->next) {
             const json_value *c = token_name(v);
             int32_t id = c ? bert_tokenizer_token_id(t, c->str, c->len) : -1;
@@ -696,7 +696,7 @@ bert_status bert_tokenizer_apply_config(bert_tokenizer *t, const char *json, siz
         }
     }
 done:
-    json_free(&doc);
+    bert_json_free(&doc);
     return st;
 }
 
@@ -1131,6 +1131,7 @@ bert_status bert_tokenizer_encode(const bert_tokenizer *t, const char *a, size_t
         info->n_tokens = (int32_t)(total < INT32_MAX ? total : INT32_MAX);
         info->n_untruncated = (int32_t)(untrunc < INT32_MAX ? untrunc : INT32_MAX);
     }
+    if (!ids && cap == 0) return BERT_STATUS_OK; // the counts alone
     if (total > cap)
         return bert_fail(err, BERT_STATUS_INVALID_ARGUMENT, "tokenize: %lld tokens do not fit the buffer of %d",
                          (long long)total, (int)cap);

@@ -141,6 +141,30 @@ int main(void) {
         bert_loader_free(l);
     }
 
+    // harmless calls leave a working loader: an empty write in any state (even before
+    // config.json), finish with no out pointer (refused with a message, loader unchanged)
+    {
+        bert_load_params q = p;
+        q.embd_type = BERT_TYPE_DEFAULT;
+        bert_loader *l;
+        bert_loader_init(&l, &q);
+        CHECK(bert_loader_write(l, NULL, 0) == BERT_STATUS_OK, "empty write before config.json");
+        for (int i = 0; i < N_SMALL_FILES; i++)
+            if (tm.small[i].data) bert_loader_add_file(l, small_files[i], tm.small[i].data, tm.small[i].n);
+        CHECK(bert_loader_write(l, tm.weights.data, 0) == BERT_STATUS_OK, "empty write");
+        CHECK(bert_loader_finish(l, NULL) == BERT_STATUS_INVALID_ARGUMENT && strstr(bert_loader_error(l), "out is NULL"),
+              "finish(NULL) without a message: '%s'", bert_loader_error(l));
+        bert_model *mm = NULL;
+        CHECK(bert_loader_write(l, tm.weights.data, tm.weights.n) == BERT_STATUS_OK && bert_loader_finish(l, &mm) == BERT_STATUS_OK &&
+                  mm && bert_model_hparams(mm) != NULL,
+              "the loader still loads: %s", bert_loader_error(l));
+        bert_plan mp;
+        if (mm) bert_model_get_plan(mm, &mp);
+        CHECK(mm && mp.embd_type == q.wtype, "BERT_TYPE_DEFAULT embeddings take wtype");
+        bert_model_free(mm);
+        bert_loader_free(l);
+    }
+
     // --- exactly the plan: succeeds; the arena is the plan ---
     {
         bert_load_params q = p;

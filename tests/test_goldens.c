@@ -103,7 +103,7 @@ static void run_embed(bert_model *m, const json_value *items, cmp *by_ids, cmp *
     while (it) {
         int nb = 0, nt = 0;
         while (it && nb < B) { // a ragged batch: sequences of different lengths, no padding
-            lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+            lens[nb] = ids_of(bert_json_get(it, "ids"), ids + nt, MAXT);
             nt += lens[nb];
             batch[nb++] = it;
             it = it->next;
@@ -111,15 +111,15 @@ static void run_embed(bert_model *m, const json_value *items, cmp *by_ids, cmp *
         bert_status st = bert_encode(m, ids, NULL, lens, nb, out, (size_t)B * dim);
         CHECK(st == BERT_STATUS_OK, "bert_encode: %s", bert_model_error(m));
         if (st) break;
-        for (int i = 0; i < nb; i++) compare(by_ids, out + i * dim, json_get(batch[i], "embedding"), dim);
+        for (int i = 0; i < nb; i++) compare(by_ids, out + i * dim, bert_json_get(batch[i], "embedding"), dim);
         // texts through the tokenizer and bert_embed_texts
         const char *texts[B];
-        for (int i = 0; i < nb; i++) texts[i] = json_get(batch[i], "text")->str;
+        for (int i = 0; i < nb; i++) texts[i] = bert_json_get(batch[i], "text")->str;
         st = bert_embed_texts(m, texts, NULL, nb, out, (size_t)B * dim);
         CHECK(st == BERT_STATUS_OK, "bert_embed_texts: %s", bert_model_error(m));
         if (st) break;
         for (int i = 0; i < nb; i++) {
-            compare(by_text, out + i * dim, json_get(batch[i], "embedding"), dim);
+            compare(by_text, out + i * dim, bert_json_get(batch[i], "embedding"), dim);
             int32_t tid[MAXT];
             bert_encoding_info info;
             const char *t = texts[i];
@@ -129,7 +129,7 @@ static void run_embed(bert_model *m, const json_value *items, cmp *by_ids, cmp *
                 continue;
             }
             int32_t want[MAXT];
-            ids_of(json_get(batch[i], "ids"), want, MAXT);
+            ids_of(bert_json_get(batch[i], "ids"), want, MAXT);
             if (memcmp(tid, want, sizeof(int32_t) * (size_t)lens[i]) != 0) (*tok_mismatch)++;
         }
     }
@@ -188,13 +188,13 @@ static void test_embeddings(const char *label, const char *dir, const char *gold
     CHECK(text != NULL, "cannot read %s", goldens_path);
     if (!text) return;
     json_doc doc;
-    int rc = json_parse(&doc, text, n);
+    int rc = bert_json_parse(&doc, text, n);
     CHECK(rc == 0, "%s: %s", goldens_path, doc.error);
     if (rc) {
         free(text);
         return;
     }
-    const json_value *items = json_get(doc.root, "items");
+    const json_value *items = bert_json_get(doc.root, "items");
     for (int k = 0; k < 4; k++) {
         bert_model *m = load_model(dir, bounds[k].t, BERT_POOLING_DEFAULT, n_threads);
         CHECK(m != NULL, "%s: cannot load with %s", label, bert_type_name(bounds[k].t));
@@ -242,10 +242,10 @@ static void test_embeddings(const char *label, const char *dir, const char *gold
         double worst = 0, scale = 0;
         int checked = 0;
         for (const json_value *it = items->child; it; it = it->next) {
-            const json_value *lhs = json_get(it, "last_hidden_state");
+            const json_value *lhs = bert_json_get(it, "last_hidden_state");
             if (!lhs) continue;
             int32_t ids[512];
-            int32_t len = ids_of(json_get(it, "ids"), ids, 512);
+            int32_t len = ids_of(bert_json_get(it, "ids"), ids, 512);
             const int dim = bert_model_dim(m);
             float *out = malloc(sizeof(float) * (size_t)len * dim);
             bert_status st = bert_encode(m, ids, NULL, &len, 1, out, (size_t)len * dim);
@@ -269,7 +269,7 @@ static void test_embeddings(const char *label, const char *dir, const char *gold
               1e-4 * scale);
         bert_model_free(m);
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
 }
 
@@ -281,12 +281,12 @@ static void test_cross(void) {
     CHECK(text != NULL, "cannot read %s", path);
     if (!text) return;
     json_doc doc;
-    if (json_parse(&doc, text, n)) {
+    if (bert_json_parse(&doc, text, n)) {
         CHECK(0, "%s: %s", path, doc.error);
         free(text);
         return;
     }
-    const json_value *items = json_get(doc.root, "items");
+    const json_value *items = bert_json_get(doc.root, "items");
     snprintf(path, sizeof path, "%s/tiny-cross", BERT_FIXTURES);
     // logits: |diff| <= tol * max(1, |logit|); set from the storage's precision before measuring
     const double tol[4] = {1e-4, 1e-3, 2e-2, 1e-1};
@@ -305,8 +305,8 @@ static void test_cross(void) {
         for (const json_value *it = items->child; it;) {
             int nb = 0, nt = 0;
             while (it && nb < B) {
-                lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
-                ids_of(json_get(it, "type_ids"), tids + nt, MAXT);
+                lens[nb] = ids_of(bert_json_get(it, "ids"), ids + nt, MAXT);
+                ids_of(bert_json_get(it, "type_ids"), tids + nt, MAXT);
                 nt += lens[nb];
                 batch[nb++] = it;
                 it = it->next;
@@ -315,7 +315,7 @@ static void test_cross(void) {
             CHECK(st == BERT_STATUS_OK, "bert_classify: %s", bert_model_error(m));
             if (st) break;
             for (int i = 0; i < nb; i++, n_items++) {
-                const double want = json_at(json_get(batch[i], "logits"), 0)->num;
+                const double want = bert_json_at(bert_json_get(batch[i], "logits"), 0)->num;
                 const double d = fabs(logits[i * nl] - want);
                 if (d > worst || d != d) worst = d != d ? INFINITY : d;
                 const double r = d / (tol[k] * fmax(1.0, fabs(want)));
@@ -324,10 +324,10 @@ static void test_cross(void) {
             // bert_score_pairs on the same texts (tokenizer pair path)
             float scores[B];
             const char *docs[B];
-            for (int i = 0; i < nb; i++) docs[i] = json_get(batch[i], "document")->str;
-            const char *q = json_get(batch[0], "query")->str;
+            for (int i = 0; i < nb; i++) docs[i] = bert_json_get(batch[i], "document")->str;
+            const char *q = bert_json_get(batch[0], "query")->str;
             int same_query = 1;
-            for (int i = 1; i < nb; i++) same_query &= strcmp(json_get(batch[i], "query")->str, q) == 0;
+            for (int i = 1; i < nb; i++) same_query &= strcmp(bert_json_get(batch[i], "query")->str, q) == 0;
             if (same_query) {
                 st = bert_score_pairs(m, q, strlen(q), docs, NULL, nb, scores);
                 CHECK(st == BERT_STATUS_OK, "bert_score_pairs: %s", bert_model_error(m));
@@ -342,7 +342,7 @@ static void test_cross(void) {
               bert_type_name(bounds[k].t), worst);
         bert_model_free(m);
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
 }
 
@@ -353,8 +353,8 @@ static int regenerate(const char *goldens_path, const char *out_dir) {
     if (!text) return -1;
     json_doc doc;
     int rc = -1;
-    if (json_parse(&doc, text, n) == 0) {
-        const json_value *g = json_get(doc.root, "generator");
+    if (bert_json_parse(&doc, text, n) == 0) {
+        const json_value *g = bert_json_get(doc.root, "generator");
         const char *args = g && g->type == JSON_STRING ? strstr(g->str, "gen_model.py") : NULL;
         if (args) {
             char cmd[2048], rest[1024];
@@ -367,7 +367,7 @@ static int regenerate(const char *goldens_path, const char *out_dir) {
                 rc = system(cmd);
             }
         }
-        json_free(&doc);
+        bert_json_free(&doc);
     }
     free(text);
     return rc;
@@ -390,7 +390,7 @@ static void test_outliers_shuffled(void) {
     size_t n;
     char *text = rc ? NULL : read_file(gpath, &n);
     json_doc doc;
-    if (!text || json_parse(&doc, text, n) != 0) {
+    if (!text || bert_json_parse(&doc, text, n) != 0) {
         CHECK(0, "cannot read %s", gpath);
         free(text);
         return;
@@ -404,10 +404,10 @@ static void test_outliers_shuffled(void) {
     json_doc hdr;
     uint64_t hl = 0;
     for (int i = 7; file && fn >= 8 && i >= 0; i--) hl = hl << 8 | (unsigned char)file[i];
-    if (file && hl && 8 + hl <= fn && json_parse(&hdr, file + 8, (size_t)hl) == 0) {
+    if (file && hl && 8 + hl <= fn && bert_json_parse(&hdr, file + 8, (size_t)hl) == 0) {
         static const char *const qkv[3] = {"query", "key", "value"};
         for (const json_value *t = hdr.root->child; t; t = t->next) {
-            const json_value *off = json_get(t, "data_offsets");
+            const json_value *off = bert_json_get(t, "data_offsets");
             if (!off || !off->child) continue;
             if (strstr(t->key, "LayerNorm.weight") && off->child->num < first_gain) first_gain = off->child->num;
             for (int p = 0; p < 3; p++) {
@@ -416,7 +416,7 @@ static void test_outliers_shuffled(void) {
                 if (strcmp(t->key, want) == 0) qkv_off[p] = off->child->num;
             }
         }
-        json_free(&hdr);
+        bert_json_free(&hdr);
     }
     free(file);
     CHECK(first_gain < 1e300 && qkv_off[0] >= 0 && qkv_off[1] >= 0 && qkv_off[2] >= 0, "%s: header not understood", path);
@@ -447,13 +447,13 @@ static void test_outliers_shuffled(void) {
         CHECK(early > 0, "the shuffled file no longer puts a q/k/v weight before the first gain (test lost its case)");
         cmp a, b;
         int tok_mismatch;
-        run_embed(m, json_get(doc.root, "items"), &a, &b, &tok_mismatch);
+        run_embed(m, bert_json_get(doc.root, "items"), &a, &b, &tok_mismatch);
         printf("tiny-outliers  q8_0  shuffled file (%d of layer 0's q/k/v before the first gain): min cos %.7f (info)\n",
                early, a.min_cos);
         CHECK(a.min_cos > 0, "tiny-outliers shuffled: min cos %.7f", a.min_cos);
         bert_model_free(m);
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
 }
 
@@ -464,12 +464,12 @@ static void test_threads(const char *dir, const char *goldens_path) {
     size_t n;
     char *text = read_file(goldens_path, &n);
     json_doc doc;
-    if (!text || json_parse(&doc, text, n)) {
+    if (!text || bert_json_parse(&doc, text, n)) {
         CHECK(0, "cannot read %s", goldens_path);
         free(text);
         return;
     }
-    const json_value *items = json_get(doc.root, "items");
+    const json_value *items = bert_json_get(doc.root, "items");
     const bert_type types[2] = {BERT_TYPE_F32, BERT_TYPE_Q8_0};
     for (int k = 0; k < 2; k++) {
         bert_model *m1 = load_model(dir, types[k], BERT_POOLING_NONE, 1);
@@ -485,7 +485,7 @@ static void test_threads(const char *dir, const char *goldens_path) {
             for (const json_value *it = items->child; it;) {
                 int nb = 0, nt = 0;
                 while (it && nb < B) {
-                    lens[nb] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+                    lens[nb] = ids_of(bert_json_get(it, "ids"), ids + nt, MAXT);
                     nt += lens[nb++];
                     it = it->next;
                 }
@@ -503,7 +503,7 @@ static void test_threads(const char *dir, const char *goldens_path) {
         bert_model_free(m1);
         bert_model_free(m3);
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
 }
 
@@ -521,7 +521,7 @@ static void test_minilm_numpy(void) {
     size_t n;
     char *text = read_file(gpath, &n);
     json_doc doc;
-    if (!text || json_parse(&doc, text, n)) {
+    if (!text || bert_json_parse(&doc, text, n)) {
         CHECK(0, "cannot read %s", gpath);
         free(text);
         return;
@@ -534,8 +534,8 @@ static void test_minilm_numpy(void) {
     snprintf(ref_path, sizeof ref_path, "%s/minilm-ref.json", BERT_TMP);
     FILE *f = fopen(ids_path, "w");
     fprintf(f, "[");
-    for (const json_value *it = json_get(doc.root, "items")->child; it && ns < NS; it = it->next, ns++) {
-        lens[ns] = ids_of(json_get(it, "ids"), ids + nt, MAXT);
+    for (const json_value *it = bert_json_get(doc.root, "items")->child; it && ns < NS; it = it->next, ns++) {
+        lens[ns] = ids_of(bert_json_get(it, "ids"), ids + nt, MAXT);
         fprintf(f, "%s[", ns ? "," : "");
         for (int i = 0; i < lens[ns]; i++) fprintf(f, "%s%d", i ? "," : "", ids[nt + i]);
         fprintf(f, "]");
@@ -543,18 +543,18 @@ static void test_minilm_numpy(void) {
     }
     fprintf(f, "]\n");
     fclose(f);
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/../gen/ref_numpy.py %s --in %s --out %s --no-hidden", BERT_FIXTURES,
              dir, ids_path, ref_path);
     CHECK(system(cmd) == 0, "ref_numpy failed");
     text = read_file(ref_path, &n);
-    if (!text || json_parse(&doc, text, n)) {
+    if (!text || bert_json_parse(&doc, text, n)) {
         CHECK(0, "cannot read %s", ref_path);
         free(text);
         return;
     }
-    const json_value *results = json_get(doc.root, "results");
+    const json_value *results = bert_json_get(doc.root, "results");
     for (int k = 0; k < 4; k++) {
         bert_model *m = load_model(dir, bounds[k].t, BERT_POOLING_DEFAULT, 1);
         CHECK(m != NULL, "minilm: cannot load with %s", bert_type_name(bounds[k].t));
@@ -570,7 +570,7 @@ static void test_minilm_numpy(void) {
             for (int i = 0; i < nb; i++) off += lens[s0 + i];
         }
         for (const json_value *r = results->child; r && done < ns; r = r->next, done++)
-            compare(&c, out + done * dim, json_get(r, "embedding"), dim);
+            compare(&c, out + done * dim, bert_json_get(r, "embedding"), dim);
         printf("minilm (numpy) %-5s %d sequences: min cos %.7f max|diff| %.3g\n", bert_type_name(bounds[k].t), done,
                c.min_cos, c.max_abs);
         CHECK(done == ns, "numpy results: %d of %d", done, ns);
@@ -582,7 +582,7 @@ static void test_minilm_numpy(void) {
         free(out);
         bert_model_free(m);
     }
-    json_free(&doc);
+    bert_json_free(&doc);
     free(text);
 }
 

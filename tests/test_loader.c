@@ -98,7 +98,7 @@ static void check_against_file(const bert_model *m, const tfile *w, const char *
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)w->data[i];
     json_doc doc;
-    if (json_parse(&doc, w->data + 8, (size_t)hl)) {
+    if (bert_json_parse(&doc, w->data + 8, (size_t)hl)) {
         fprintf(stderr, "%s: test cannot parse header\n", label);
         exit(2);
     }
@@ -112,11 +112,11 @@ static void check_against_file(const bert_model *m, const tfile *w, const char *
         const bert_tensor *dst = target(m, t->key, &row0);
         if (!dst) continue;
         n_stored++;
-        const json_value *dt = json_get(t, "dtype"), *sh = json_get(t, "shape"), *off = json_get(t, "data_offsets");
+        const json_value *dt = bert_json_get(t, "dtype"), *sh = bert_json_get(t, "shape"), *off = bert_json_get(t, "data_offsets");
         uint64_t begin, d0 = 0, d1 = 1;
-        json_as_u64(json_at(off, 0), &begin);
-        if (sh->len == 2) json_as_u64(json_at(sh, 0), &d0), json_as_u64(json_at(sh, 1), &d1);
-        else json_as_u64(json_at(sh, 0), &d1), d0 = 1;
+        bert_json_as_u64(bert_json_at(off, 0), &begin);
+        if (sh->len == 2) bert_json_as_u64(bert_json_at(sh, 0), &d0), bert_json_as_u64(bert_json_at(sh, 1), &d1);
+        else bert_json_as_u64(bert_json_at(sh, 0), &d1), d0 = 1;
         size_t es = strcmp(dt->str, "F32") == 0 ? 4 : 2;
         int bad = 0;
         for (uint64_t r = 0; r < d0 && !bad; r++) {
@@ -141,7 +141,7 @@ static void check_against_file(const bert_model *m, const tfile *w, const char *
     CHECK(n_checked == expect && n_stored == expect, "%s: checked %d tensors, expected %d", label, n_checked, expect);
     free(row);
     free(q);
-    json_free(&doc);
+    bert_json_free(&doc);
 }
 
 // --- allocation counting: the test links with -Wl,--wrap=malloc,... (tests/CMakeLists.txt) ---
@@ -224,10 +224,18 @@ static void end_to_end(void) {
             CHECK(bert_embed_texts(m, (const char *const *)lines, NULL, 2, small, 32) == BERT_STATUS_INVALID_ARGUMENT &&
                       small[32] == 12345.0f,
                   "short output buffer accepted");
-            CHECK(bert_score_pairs(m, "q", 1, (const char *const *)lines, NULL, 1, small) == BERT_STATUS_INVALID_ARGUMENT,
-                  "score_pairs on an embedding model");
+            CHECK(bert_score_pairs(m, "q", 1, (const char *const *)lines, NULL, 1, small) == BERT_STATUS_UNSUPPORTED,
+                  "score_pairs on an embedding model is UNSUPPORTED, as bert_classify");
             int32_t ids[16];
             bert_encoding_info info;
+            // counts alone (ids NULL, cap 0); too small a buffer: refused, with the counts in info
+            CHECK(bert_tokenize(m, "hello world", 11, 0, NULL, NULL, NULL, 0, &info) == BERT_STATUS_OK &&
+                      info.n_tokens >= 3 && info.n_untruncated == info.n_tokens,
+                  "count-only tokenize");
+            const int32_t need = info.n_tokens;
+            CHECK(bert_tokenize(m, "hello world", 11, 0, ids, NULL, NULL, 2, &info) == BERT_STATUS_INVALID_ARGUMENT &&
+                      info.n_tokens == need,
+                  "tokenize into 2 slots: refused, counts kept");
             CHECK(bert_tokenize(m, "hello world", 11, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_OK &&
                       info.n_tokens >= 3 && ids[0] == 101 && ids[info.n_tokens - 1] == 102,
                   "tokenize: %s", bert_model_error(m));

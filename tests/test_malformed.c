@@ -14,7 +14,7 @@ static bert_status status_from_name(const char *s) {
 
 // The case folder's own small files override the base model's; `omit` drops some.
 static void read_case(const json_value *c, tmodel *tm) {
-    const json_value *file = json_get(c, "file"), *base = json_get(c, "base"), *omit = json_get(c, "omit");
+    const json_value *file = bert_json_get(c, "file"), *base = bert_json_get(c, "base"), *omit = bert_json_get(c, "omit");
     char bdir[1024], cdir[1024], path[1200];
     snprintf(bdir, sizeof bdir, "%s/%s", strcmp(base->str, "micro") == 0 ? MAL : BERT_FIXTURES, base->str);
     snprintf(cdir, sizeof cdir, "%s/%s", MAL, file->str);
@@ -22,7 +22,7 @@ static void read_case(const json_value *c, tmodel *tm) {
     memset(tm, 0, sizeof *tm);
     for (int i = 0; i < N_SMALL_FILES; i++) {
         int skip = 0;
-        for (const json_value *o = omit ? omit->child : NULL; o; o = o->next) skip |= json_is_string(o, small_files[i]);
+        for (const json_value *o = omit ? omit->child : NULL; o; o = o->next) skip |= bert_json_is_string(o, small_files[i]);
         if (skip) continue;
         snprintf(path, sizeof path, "%s/%s", cdir, small_files[i]);
         if (tfile_read(path, &tm->small[i]) != 0) {
@@ -44,15 +44,15 @@ int main(void) {
         return 2;
     }
     json_doc doc;
-    if (json_parse(&doc, mf.data, mf.n) || doc.root->type != JSON_ARRAY) {
+    if (bert_json_parse(&doc, mf.data, mf.n) || doc.root->type != JSON_ARRAY) {
         fprintf(stderr, "bad manifest\n");
         return 2;
     }
     int n_cases = 0, n_bad = 0;
     static const size_t chunks[] = {0, 3, 1};
     for (const json_value *c = doc.root->child; c; c = c->next) {
-        const char *file = json_get(c, "file")->str, *frag = json_get(c, "message_contains")->str;
-        bert_status want = status_from_name(json_get(c, "status")->str);
+        const char *file = bert_json_get(c, "file")->str, *frag = bert_json_get(c, "message_contains")->str;
+        bert_status want = status_from_name(bert_json_get(c, "status")->str);
         tmodel tm;
         read_case(c, &tm);
         n_cases++;
@@ -61,9 +61,9 @@ int main(void) {
         for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
             if (chunks[k] == 1 && tm.weights.n > 100000) continue;
             bert_load_params p = bert_load_default_params();
-            const json_value *budget = json_get(c, "budget");
+            const json_value *budget = bert_json_get(c, "budget");
             uint64_t b = 0;
-            if (budget && !json_as_u64(budget, &b)) p.memory_budget = b;
+            if (budget && !bert_json_as_u64(budget, &b)) p.memory_budget = b;
             tload_result r;
             bert_model *m = tload(&tm, &p, chunks[k], &r);
             CHECK(r.status == want, "%s (chunk %zu): got %s, want %s: %s", file, chunks[k], bert_status_name(r.status),
@@ -83,7 +83,7 @@ int main(void) {
             bert_loader *l = NULL;
             bert_load_params p = bert_load_default_params();
             uint64_t b = 0;
-            if (!json_as_u64(json_get(c, "budget"), &b)) p.memory_budget = b;
+            if (!bert_json_as_u64(bert_json_get(c, "budget"), &b)) p.memory_budget = b;
             bert_loader_init(&l, &p);
             bert_status st = BERT_STATUS_OK;
             for (int i = 0; i < N_SMALL_FILES && !st; i++)
@@ -107,7 +107,7 @@ int main(void) {
         tmodel_free(&tm);
     }
     CHECK(n_bad >= 40, "only %d malformed cases", n_bad);
-    json_free(&doc);
+    bert_json_free(&doc);
     free(mf.data);
     printf("test_malformed: %d cases (%d malformed), %d failures\n", n_cases, n_bad, g_fail);
     return g_fail ? 1 : 0;

@@ -3,6 +3,11 @@
 // 1 is serial (NULL). Built with BERT_THREADS natively; serial builds check the fallback.
 #include <stdio.h>
 #include <string.h>
+#if defined(__unix__)
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "threads.h"
 
@@ -43,6 +48,30 @@ int main(void) {
         if (bert_threadpool_size(p) != sizes[s]) failures++, printf("FAIL: size %d\n", bert_threadpool_size(p));
 #endif
         if (sizes[s] == 1 && p != NULL) failures++, printf("FAIL: a pool of 1 must be NULL (serial)\n");
+#if defined(__unix__)
+        // a forked child has none of the pool's threads: jobs still run (serially), free returns
+        fflush(stdout);
+        const pid_t child = fork();
+        if (child == 0) {
+            alarm(10); // a hang is a failure, not a stuck test
+            static job cj;
+            memset(&cj, 0, sizeof cj);
+            cj.n_threads = bert_threadpool_size(p);
+            bert_parallel_for(p, 1000, task, &cj);
+            int bad = cj.bad_thread;
+            for (int i = 0; i < 1000; i++) bad += cj.hits[i] != 1;
+            bert_threadpool_free(p);
+            _exit(bad ? 1 : 0);
+        }
+        int status = 0;
+        if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            failures++;
+            printf("FAIL: pool of %d after fork: %s\n", sizes[s],
+                   child < 0 ? "fork failed" : WIFSIGNALED(status) ? "child hung or crashed" : "wrong counts");
+        } else {
+            printf("pool of %d: a forked child runs jobs and frees the pool\n", sizes[s]);
+        }
+#endif
         bert_threadpool_free(p);
     }
     printf(failures ? "test_threads: %d failures\n" : "test_threads: all passed\n", failures);

@@ -313,7 +313,7 @@ fail:
 }
 
 static int parse_json_file(const char *dir, const char *name, const cli_buf *b, json_doc *doc) {
-    int r = json_parse(doc, b->data, b->n);
+    int r = bert_json_parse(doc, b->data, b->n);
     if (r != 0) {
         char *path = path_join(dir, name);
         errorf(path, "%s", r == -2 ? "out of memory parsing JSON" : doc->error);
@@ -342,8 +342,8 @@ static int read_modules(const char *dir, const cli_buf *modules, cli_st_layout *
     int found_pooling = 0;
     if (doc.root && doc.root->type == JSON_ARRAY) {
         for (const json_value *m = doc.root->child; m; m = m->next) {
-            const json_value *type = json_get(m, "type");
-            const json_value *path = json_get(m, "path");
+            const json_value *type = bert_json_get(m, "type");
+            const json_value *path = bert_json_get(m, "path");
             if (!type || type->type != JSON_STRING) continue;
             if (path && path->type == JSON_STRING) {
                 if (strlen(path->str) != path->len || !name_is_safe(path->str)) {
@@ -366,7 +366,7 @@ static int read_modules(const char *dir, const cli_buf *modules, cli_st_layout *
         }
     }
     if (lay->has_modules && !found_pooling) lay->pooling_cfg[0] = 0;
-    json_free(&doc);
+    bert_json_free(&doc);
     return rc;
 }
 
@@ -943,8 +943,8 @@ typedef struct {
 
 static int32_t json_i32_or(const json_value *obj, const char *key, int32_t def) {
     int32_t v;
-    const json_value *x = json_get(obj, key);
-    if (x && json_as_i32(x, &v) == 0) return v;
+    const json_value *x = bert_json_get(obj, key);
+    if (x && bert_json_as_i32(x, &v) == 0) return v;
     return def;
 }
 
@@ -962,7 +962,7 @@ static int load_tokenizer(const char *dir, bert_tokenizer **out, cli_tok_info *t
         return -1;
     }
     ti->max_pos = json_i32_or(doc.root, "max_position_embeddings", 0);
-    json_free(&doc);
+    bert_json_free(&doc);
     free(b.data);
 
     bert_status st;
@@ -1007,7 +1007,7 @@ static int load_tokenizer(const char *dir, bert_tokenizer **out, cli_tok_info *t
             goto fail;
         }
         ti->max_seq = json_i32_or(doc.root, "max_seq_length", 0);
-        json_free(&doc);
+        bert_json_free(&doc);
         free(b.data);
     }
     return 0;
@@ -1257,7 +1257,7 @@ static void put_json_value(FILE *f, const json_value *v) {
 }
 
 static void put_member(FILE *f, const json_value *obj, const char *key, const char *as, int *first) {
-    const json_value *v = json_get(obj, key);
+    const json_value *v = bert_json_get(obj, key);
     if (!v) return;
     fprintf(f, "%s\"%s\":", *first ? "" : ",", as ? as : key);
     *first = 0;
@@ -1292,7 +1292,7 @@ static int cmd_info(const cli_opts *o) {
         goto done;
     }
     hdr.n = (size_t)hdr_len;
-    if (json_parse(&dhdr, hdr.data, hdr.n)) {
+    if (bert_json_parse(&dhdr, hdr.data, hdr.n)) {
         errorf(wpath, "BAD_MODEL: header: %s", dhdr.error);
         goto done;
     }
@@ -1330,16 +1330,16 @@ static int cmd_info(const cli_opts *o) {
     uint64_t n_tensors = 0, n_params = 0, data_end = 0;
     for (const json_value *t = dhdr.root ? dhdr.root->child : NULL; t; t = t->next) {
         if (strcmp(t->key, "__metadata__") == 0) continue;
-        const json_value *d = json_get(t, "dtype"), *shape = json_get(t, "shape"), *offs = json_get(t, "data_offsets");
+        const json_value *d = bert_json_get(t, "dtype"), *shape = bert_json_get(t, "shape"), *offs = bert_json_get(t, "data_offsets");
         uint64_t end;
-        if (offs && offs->type == JSON_ARRAY && offs->child && offs->child->next && !json_as_u64(offs->child->next, &end) &&
+        if (offs && offs->type == JSON_ARRAY && offs->child && offs->child->next && !bert_json_as_u64(offs->child->next, &end) &&
             end > data_end)
             data_end = end;
         if (!d || d->type != JSON_STRING || !shape || shape->type != JSON_ARRAY) continue;
         uint64_t ne = 1;
         for (const json_value *s = shape->child; s; s = s->next) {
             uint64_t x;
-            if (json_as_u64(s, &x) || bert_mul_u64(ne, x, &ne)) {
+            if (bert_json_as_u64(s, &x) || bert_mul_u64(ne, x, &ne)) {
                 ne = 0;
                 break;
             }
@@ -1405,7 +1405,7 @@ static int cmd_info(const cli_opts *o) {
                   {"pooling_mode_max_tokens", "max"}, {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
                   {"pooling_mode_weightedmean_tokens", "weightedmean"}, {"pooling_mode_lasttoken", "lasttoken"}};
         for (size_t i = 0; i < sizeof pm / sizeof pm[0] && !mode; i++) {
-            const json_value *v = json_get(dpool.root, pm[i].key);
+            const json_value *v = bert_json_get(dpool.root, pm[i].key);
             if (v && v->type == JSON_TRUE) mode = pm[i].mode;
         }
         fputs(",\"pooling\":", f);
@@ -1419,11 +1419,11 @@ static int cmd_info(const cli_opts *o) {
 done:
     if (rc != EXIT_OK) out_discard();
     if (fd >= 0) close(fd);
-    if (have_cfg) json_free(&dcfg);
-    if (have_hdr) json_free(&dhdr);
-    if (have_pool) json_free(&dpool);
-    if (have_sbc) json_free(&dsbc);
-    if (have_tcfg) json_free(&dtcfg);
+    if (have_cfg) bert_json_free(&dcfg);
+    if (have_hdr) bert_json_free(&dhdr);
+    if (have_pool) bert_json_free(&dpool);
+    if (have_sbc) bert_json_free(&dsbc);
+    if (have_tcfg) bert_json_free(&dtcfg);
     free(cfg.data);
     free(hdr.data);
     free(modules.data);

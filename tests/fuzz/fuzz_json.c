@@ -6,15 +6,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_doc d;
-    if (json_parse(&d, (const char *)data, size) == 0) {
+    if (bert_json_parse(&d, (const char *)data, size) == 0) {
         uint64_t u;
         int32_t i;
         for (const json_value *c = d.root->child; c; c = c->next) {
-            json_as_u64(c, &u);
-            json_as_i32(c, &i);
+            bert_json_as_u64(c, &u);
+            bert_json_as_i32(c, &i);
         }
-        json_get(d.root, "a");
+        bert_json_get(d.root, "a");
     }
-    json_free(&d);
+    bert_json_free(&d);
     return 0;
 }
