@@ -107,7 +107,9 @@ export interface LoadOptions {
    * token buffers) + 3 x the tokenizer file (its transient parse) + 320 KiB per extra pthread
    * + 1 MiB slack, rounded up to 64 KiB pages (`model.memory.wasmMemoryMax`): the linear memory
    * can never grow past it, and a load that would need more throws OUT_OF_MEMORY. Models given the
-   * same maximum share an instance; models without a budget share the default one (4 GiB).
+   * same maximum share an instance; once its last model is disposed, it is kept for a load with
+   * the same maximum until a load needs another one (at most one such idle instance is kept).
+   * Models without a budget share the default one (4 GiB), which stays.
    * It does not cap JS-side memory (the staged small files, the 1 MiB read window) or the workers.
    */
   memoryBudget?: number;
@@ -206,7 +208,10 @@ export class Model {
   /** Cross-encoders only (UNSUPPORTED otherwise). Best first; topK: a positive integer (INVALID_ARGUMENT otherwise). */
   rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
   similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
-  /** Frees the model now; later calls (and queued ones not yet started) reject with DISPOSED. */
+  /**
+   * Frees the model now. Calls not yet settled (queued behind others, or made in the same tick)
+   * and later calls reject with DISPOSED.
+   */
   dispose(): void;
   [Symbol.dispose](): void;
 }

@@ -10,7 +10,9 @@
 // - One wasm instance per variant (single-threaded / pthreads) is shared by all models loaded
 //   without a memoryBudget. A load with memoryBudget > 0 runs in an instance whose
 //   WebAssembly.Memory maximum is derived from the budget (see memoryCap below), shared only with
-//   loads that give the same maximum; an empty budgeted instance is dropped after a failed load. Its heap
+//   loads that give the same maximum. A budgeted instance without models is dropped (its memory
+//   and pthread workers with it) after a failed load, or, once its last model was disposed, when
+//   a load needs a budgeted instance of another maximum (see keepAsSpare). Its heap
 //   holds each model's single arena (the C core's plan: weights + vocab + activations + staging,
 //   allocated in one piece once the safetensors header has arrived, before any weight byte is
 //   consumed). The heap grows in exact steps, never geometrically.
@@ -62,6 +64,7 @@ const abortError = (signal) => new BertError('ABORTED',
   'load aborted' + (signal && signal.reason && signal.reason.message ? ': ' + signal.reason.message : ''));
 
 function invalid(msg) { return new BertError('INVALID_ARGUMENT', msg); }
+const msgOf = (e) => (e && e.message ? e.message : String(e));
 
 // ---------------------------------------------------------------------------------------------
 // Runtime: one Emscripten instance + its scratch block.
@@ -376,6 +379,7 @@ async function getRuntime(opts, sizing = null) {
   for (;;) {
     let p = runtimes.get(key);
     if (!p) {
+      if (capPages) dropSpare(); // a new budgeted instance replaces the idle one
       p = createRuntime(variant, custom, threads, fetchFn, capPages ? { pages: capPages, bytes, lim } : null);
       runtimes.set(key, p);
       p.catch(() => { if (runtimes.get(key) === p) runtimes.delete(key); });
@@ -398,13 +402,31 @@ async function getRuntime(opts, sizing = null) {
 }
 
 // A budgeted instance, or one closed by shutdown(), that holds no model and has no load in flight
-// is dropped (its memory and pthread workers with it).
+// is dropped (its memory and pthread workers with it), e.g. after a failed load. (Unbudgeted
+// instances are shared by every later load and stay.)
 function releaseIfIdle(rt) {
   if (!(rt.maxBytes || rt.closed) || rt.models > 0 || rt.pending > 0 || rt.released) return;
   rt.released = true;
   instances.delete(rt);
   if (runtimes.get(rt.key) === rt.promise) runtimes.delete(rt.key);
   if (rt.M.PThread) rt.M.PThread.terminateAllThreads();
+}
+
+// When the last model of a budgeted instance is disposed, the instance is kept as the spare, for a
+// load with the same budget (a model reloaded with its settings: no new memory, no new workers).
+// There is one spare at most: a budgeted load that needs another instance drops it first, so
+// loads with ever different budgets never pile up instances.
+let spare = null;
+function keepAsSpare(rt) {
+  if (!rt.maxBytes || rt.closed) { releaseIfIdle(rt); return; }
+  if (rt.models > 0 || rt.pending > 0 || rt.released || spare === rt) return;
+  dropSpare();
+  spare = rt;
+}
+function dropSpare() {
+  const rt = spare;
+  spare = null;
+  if (rt) releaseIfIdle(rt); // (unless a load has taken it up again meanwhile)
 }
 
 // The core's pool starts threads - 1 pthreads per model and the forward pass then blocks waiting
@@ -415,11 +437,70 @@ async function ensureWorkers(rt, n) {
   const P = rt.M.PThread;
   if (!P) return;
   while (P.unusedWorkers.length < n) {
-    P.allocateUnusedWorker();
+    try {
+      P.allocateUnusedWorker();
+    } catch (e) { // e.g. a SecurityError: a Content-Security-Policy without worker-src blob:
+      throw new BertError('INTERNAL', `cannot start a pthread worker from ${PTHREAD_SCRIPT}: ${msgOf(e)}`, { cause: e });
+    }
     const w = P.unusedWorkers[P.unusedWorkers.length - 1];
-    await new Promise((resolve) => P.loadWasmModuleToWorker(w, resolve));
+    await new Promise((resolve, reject) => {
+      P.loadWasmModuleToWorker(w, resolve);
+      guardWorkerStart(w, (e) => {
+        P.unusedWorkers.splice(P.unusedWorkers.indexOf(w), 1);
+        w.terminate();
+        reject(e);
+      });
+    });
     if (isNode && w.unref) w.unref();
   }
+}
+
+// Emscripten answers a pthread worker's error event by rethrowing the event (an uncaught
+// "[object Event]" and nothing else to go on). Until the worker has loaded, fail with a BertError
+// that names its script instead; later errors go to Emscripten's handler as before.
+function guardWorkerStart(w, fail) {
+  const emscripten = w.onerror;
+  w.onerror = (e) => {
+    if (w.loaded) return emscripten(e);
+    if (e && typeof e.preventDefault === 'function') e.preventDefault();
+    const why = e && e.message ? e.message : 'the script did not load or run (is it served as JavaScript?)';
+    fail(new BertError('INTERNAL', `a pthread worker could not start from ${PTHREAD_SCRIPT}: ${why}`, { cause: e }));
+  };
+}
+const PTHREAD_SCRIPT = new URL('../dist/bertwasm-mt.worker.cjs', import.meta.url).href;
+
+// Browsers: where the pthread workers start from. Emscripten starts them with
+// new Worker(url-of-bertwasm-mt.worker.cjs), which fails when the server does not send .cjs as
+// JavaScript (python -m http.server, many nginx/CDN defaults) or when the library is on another
+// origin. So the script is fetched once: served as JavaScript from this origin, it is used as it
+// is (a CSP with worker-src 'self' allows that); otherwise the workers start from a blob: URL of
+// its text. Either way they import the glue from its real URL (mainScriptUrlOrBlob).
+let pthreadScriptsP = null;
+function pthreadScripts() {
+  if (!pthreadScriptsP) {
+    pthreadScriptsP = resolvePthreadScripts();
+    pthreadScriptsP.catch(() => { pthreadScriptsP = null; });
+  }
+  return pthreadScriptsP;
+}
+async function resolvePthreadScripts() {
+  const dist = new URL('../dist/', import.meta.url);
+  const fail = (why, cause) => new BertError('NETWORK', `pthread worker script ${PTHREAD_SCRIPT}: ${why}`, cause ? { cause } : undefined);
+  let r, text;
+  try {
+    r = await globalThis.fetch(PTHREAD_SCRIPT);
+    if (!r.ok) { cancelBody(r); throw fail(`HTTP ${r.status}`); }
+    text = await r.text(); // (a few KiB; read to the end, so no request shows as cancelled)
+  } catch (e) {
+    throw e instanceof BertError ? e : fail(msgOf(e), e);
+  }
+  const sameOrigin = typeof location === 'object' && location && new URL(PTHREAD_SCRIPT).origin === location.origin;
+  const start = sameOrigin && /(java|ecma)script/i.test(r.headers.get('content-type') || '')
+    ? PTHREAD_SCRIPT : URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+  return {
+    locateFile: (file) => (file.endsWith('.worker.cjs') ? start : new URL(file, dist).href),
+    mainScriptUrlOrBlob: new URL('bertwasm-mt.js', dist).href,
+  };
 }
 
 async function createRuntime(variant, custom, threads, fetchFn, cap) {
@@ -439,27 +520,41 @@ async function createRuntime(variant, custom, threads, fetchFn, cap) {
     // section declares the derived maximum.
     mod = await WebAssembly.compile(withMemoryMaximum(cap.bytes, cap.lim, cap.pages));
   }
+  // The bytes already read for the memory limits: compiled as they are, not downloaded again.
+  if (!mod && cap && cap.bytes) mod = await WebAssembly.compile(cap.bytes);
   if (!mod) {
     const url = new URL(`../dist/${base}.wasm`, import.meta.url);
     mod = isNode ? await compileWasm(url.href) : await compileWasm(url.href, fetchFn);
   }
   const poolSize = variant === 'threads' ? threads : 0;
-  // A module that does not fit the glue (a foreign options.wasm) fails in receive(): the glue's own
-  // promise would never settle, so that failure rejects this one.
+  if (variant === 'threads' && !isNode) Object.assign(settings, await pthreadScripts());
+  // A module that does not fit the glue (a foreign options.wasm) fails in receive(), and a pthread
+  // worker that cannot start never loads: the glue's own promise would never settle, so these
+  // failures reject this one.
   let refuse;
   const refused = new Promise((_, reject) => { refuse = reject; });
-  const M = await Promise.race([refused, glue.default({
+  const moduleArg = { // becomes the Module object (M)
     ...settings,
     bertPoolSize: poolSize,
     instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(mod, imports).then((inst) => receive(inst, mod)).catch((e) => refuse(
+      WebAssembly.instantiate(mod, imports).then((inst) => {
+        receive(inst, mod); // starts loading the pool's workers (the glue has set Module.PThread)
+        const P = moduleArg.PThread;
+        if (P) for (const w of P.unusedWorkers) guardWorkerStart(w, (e) => { P.terminateAllThreads(); refuse(e); });
+      }).catch((e) => refuse(
         new BertError(custom ? 'INVALID_ARGUMENT' : 'INTERNAL',
           `${custom ? 'options.wasm is not a bertwasm module' : 'cannot instantiate the wasm module'}: ${e && e.message}`, { cause: e })));
       return {};
     },
+    // The library prints nothing (the glue's warnings, such as the one about blocking the main
+    // thread, are about a choice the caller made knowingly).
     print: () => {},
-    printErr: (s) => { if (typeof console !== 'undefined') console.warn('[bertwasm]', s); },
-  })]);
+    printErr: () => {},
+  };
+  const started = glue.default(moduleArg).catch((e) => { // (the pool's workers start in there)
+    throw new BertError('INTERNAL', `cannot start the wasm runtime (${base}.js): ${msgOf(e)}`, { cause: e });
+  });
+  const M = await Promise.race([refused, started]);
   if (isNode && M.PThread) unrefWorkers(M);
   const rt = new Runtime(M, variant, poolSize, era);
   if (cap) rt.maxBytes = cap.pages * WASM_PAGE;
@@ -481,6 +576,7 @@ function unrefWorkers(M) {
  */
 export function shutdown() {
   epoch++;
+  spare = null;
   for (const rt of [...instances]) closeRuntime(rt);
   // Instances still being created: closed as soon as they exist (their loads reject).
   for (const p of runtimes.values()) p.then(closeRuntime, () => {});
@@ -528,11 +624,11 @@ async function doFetch(url, opts) {
     return await f(url, fetchOpts(opts));
   } catch (e) {
     if (opts.signal && opts.signal.aborted) throw abortError(opts.signal);
-    throw new BertError('NETWORK', `fetch ${url}: ${e && e.message ? e.message : e}`);
+    throw new BertError('NETWORK', `fetch ${url}: ${msgOf(e)}`, { cause: e });
   }
 }
 
-async function readSmallFromUrl(url, opts, required) {
+async function readSmallFromUrl(url, opts, required, name = fileName(url)) {
   const r = await doFetch(url, opts);
   if (!r.ok) {
     if (!required && r.status === 404) { cancelBody(r); return null; }
@@ -540,13 +636,31 @@ async function readSmallFromUrl(url, opts, required) {
     if (required && r.status === 404) throw new BertError('BAD_MODEL', `${url}: not found (HTTP 404)`);
     throw new BertError('NETWORK', `${url}: HTTP ${r.status}`);
   }
+  let bytes;
   try {
-    return new Uint8Array(await r.arrayBuffer());
+    bytes = new Uint8Array(await r.arrayBuffer());
   } catch (e) {
     if (opts.signal && opts.signal.aborted) throw abortError(opts.signal);
-    throw new BertError('NETWORK', `${url}: ${e && e.message ? e.message : e}`);
+    throw new BertError('NETWORK', `${url}: ${msgOf(e)}`, { cause: e });
   }
+  if (looksLikeHtml(bytes, r.headers.get('content-type'), name)) {
+    if (!required) return null; // the site's page where an optional file is missing: as a 404
+    throw htmlError(url, name);
+  }
+  return bytes;
 }
+
+// Servers with a single-page-app fallback answer every unknown path with 200 and their HTML page.
+// JSON never starts with '<'; other files must also be declared text/html or open like a page.
+const PAGE_START = /^<(!doctype html|html|head|body|!--)/i;
+function looksLikeHtml(bytes, contentType, name) {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart(); // (the BOM is dropped)
+  if (!head.startsWith('<')) return false;
+  return name.endsWith('.json') || /text\/html/i.test(contentType || '') || PAGE_START.test(head);
+}
+const htmlError = (url, name) =>
+  new BertError('BAD_MODEL', `${url}: got an HTML page instead of ${name} (is the model path right?)`);
+const fileName = (url) => String(url).split(/[?#]/)[0].split('/').pop() || String(url);
 function cancelBody(r) { try { if (r.body) r.body.cancel().catch(() => {}); } catch { /* ignore */ } }
 
 async function readSmallFromPath(path, required) {
@@ -576,7 +690,7 @@ async function partToBytes(v, name, opts) {
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (v instanceof URL) {
     if (isNode && v.protocol === 'file:') return readSmallFromPath(nodeUrl.fileURLToPath(v), true);
-    return readSmallFromUrl(v.href, opts, true);
+    return readSmallFromUrl(v.href, opts, true, name);
   }
   if (typeof Response !== 'undefined' && v instanceof Response) return new Uint8Array(await v.arrayBuffer());
   if (typeof Blob !== 'undefined' && v instanceof Blob) return new Uint8Array(await v.arrayBuffer());
@@ -584,12 +698,16 @@ async function partToBytes(v, name, opts) {
   throw invalid(`${name}: unsupported type ${typeof v}`);
 }
 
-// -> { files: [[name, bytes]], weights: weight source, where: description }
+// -> { files: [[name, bytes, where it came from (URL, path) or null]], weights: weight source,
+//      where: description }
 async function gatherSource(source, opts, progress) {
   if (source && typeof source === 'object' && !(source instanceof URL) &&
       ('weights' in source || 'config' in source)) {
     const files = [];
-    const add = async (name, v) => { const b = await partToBytes(v, name, opts); if (b) files.push([name, b]); };
+    const add = async (name, v) => {
+      const b = await partToBytes(v, name, opts);
+      if (b) files.push([name, b, v instanceof URL ? v.href : null]);
+    };
     if (source.config == null) throw invalid('source.config is required');
     if (source.weights == null) throw invalid('source.weights is required');
     await add('config.json', source.config);
@@ -608,9 +726,10 @@ async function gatherSource(source, opts, progress) {
     const st = await nodeFs.promises.stat(base).catch(() => null); // missing: config.json says so
     if (st && !st.isDirectory()) throw invalid(`${base} is a file, not a model folder (give its folder, or the parts)`);
   }
+  const from = (name) => (kind === 'path' ? nodePath.join(base, name) : base + name);
   const get = kind === 'path'
-    ? (name, req) => readSmallFromPath(nodePath.join(base, name), req)
-    : (name, req) => readSmallFromUrl(base + name, opts, req);
+    ? (name, req) => readSmallFromPath(from(name), req)
+    : (name, req) => readSmallFromUrl(from(name), opts, req, name);
   const total = SMALL_FILES.length;
   let done = 0;
   const tick = () => progress({ phase: 'files', loaded: ++done, total });
@@ -628,7 +747,7 @@ async function gatherSource(source, opts, progress) {
   if (!results[1] && !results[2])
     throw new BertError('BAD_MODEL', `${base}: no tokenizer: neither tokenizer.json nor vocab.txt found`);
   const files = [];
-  SMALL_FILES.forEach((name, i) => { if (results[i]) files.push([name, results[i]]); });
+  SMALL_FILES.forEach((name, i) => { if (results[i]) files.push([name, results[i], from(name)]); });
   const weights = kind === 'path' ? { [LOCAL_FILE]: nodePath.join(base, 'model.safetensors') } : base + 'model.safetensors';
   return { files, weights, where: base };
 }
@@ -649,11 +768,11 @@ async function openWeights(w, opts) {
       cancelBody(r);
       throw new BertError(r.status === 404 ? 'BAD_MODEL' : 'NETWORK', `${s}: HTTP ${r.status}`);
     }
-    return fromResponse(r);
+    return fromResponse(r, s);
   }
   if (typeof Response !== 'undefined' && w instanceof Response) {
     if (!w.ok) throw new BertError('NETWORK', `weights: HTTP ${w.status}`);
-    return fromResponse(w);
+    return fromResponse(w, w.url || null);
   }
   if (typeof ReadableStream !== 'undefined' && w instanceof ReadableStream) return fromStream(w, null);
   if (typeof Blob !== 'undefined' && w instanceof Blob) return fromStream(w.stream(), w.size);
@@ -675,11 +794,33 @@ async function openWeights(w, opts) {
 }
 const toU8 = (v) => (v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v));
 
-function fromResponse(r) {
+// A fetched weight file (url: null if unknown): an HTML page in its place (an SPA fallback) fails
+// at its first chunk.
+function fromResponse(r, url) {
   const len = Number(r.headers.get('content-length'));
   const enc = r.headers.get('content-encoding');
   if (!r.body) throw new BertError('NETWORK', 'weights response has no body');
-  return fromStream(r.body, Number.isFinite(len) && len > 0 && !enc ? len : null);
+  const reader = fromStream(r.body, Number.isFinite(len) && len > 0 && !enc ? len : null);
+  const type = r.headers.get('content-type');
+  const name = url ? fileName(url) : 'the weights';
+  const read = reader.read;
+  let first = true;
+  reader.read = async () => {
+    const chunk = await read();
+    if (first && chunk) {
+      first = false;
+      if (looksLikeHtml(chunk, type, name)) { reader.cancel(); throw htmlError(url || 'weights', name); }
+    }
+    return chunk;
+  };
+  reader.source = url || undefined;
+  return reader;
+}
+
+// An error about a file, prefixed with where the file came from (when known).
+function located(e, from) {
+  if (from && e instanceof BertError && !e.message.startsWith(from)) e.message = `${from}: ${e.message}`;
+  return e;
 }
 
 function fromStream(stream, size) {
@@ -827,7 +968,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
   };
   try {
     // Small files, config.json first (gatherSource keeps that order).
-    for (const [name, bytes] of files) {
+    for (const [name, bytes, from] of files) {
       const nameBytes = enc.encode(name + '\0');
       // tokenizer.json (~700 KB) exceeds the text window: it gets a transient block, freed at
       // once (the core keeps only its own tables, which are in the plan's vocab part).
@@ -843,7 +984,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       } finally {
         if (big) M._free(buf);
       }
-      if (s) throw loaderError(s);
+      if (s) throw located(loaderError(s), from);
     }
 
     checkpoint();
@@ -861,7 +1002,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       if (s) {
         // Over budget (or malformed header): stop pulling at once.
         await reader.cancel();
-        throw loaderError(s);
+        throw badWeights(loaderError(s));
       }
       if (!plan && M._bert_loader_has_plan(loader)) {
         // The core has just made its one arena allocation; reserve the JS scratch now too, so
@@ -880,6 +1021,8 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       if (first) progress({ phase: 'plan', loaded, total, plan, wasmMemory: rt.memorySize() });
       progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded, wasmMemory: rt.memorySize() });
     };
+    // A malformed weight file: say which one.
+    const badWeights = (e) => (e.code === 'BAD_MODEL' ? located(e, reader.path || reader.source) : e);
     const readFail = (e) => {
       if (signal && signal.aborted) return abortError(signal);
       if (e instanceof BertError) return e; // from halted
@@ -928,7 +1071,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
     const st = rt.misc;
     const model = M._bertw_loader_finish(loader, st) >>> 0;
     const status = rt.i32[st >>> 2];
-    if (!model) throw loaderError(status || 2);
+    if (!model) throw badWeights(loaderError(status || 2));
     M._bert_loader_free(loader);
     loader = 0;
     let m;
@@ -1301,7 +1444,10 @@ export class Model {
     return Promise.all([vec(a), vec(b)]).then(([x, y]) => cosineSimilarity(x, y));
   }
 
-  /** Frees the model's memory now; queued calls that have not started reject with DISPOSED. */
+  /**
+   * Frees the model's memory now; calls not yet settled (queued, or made in the same tick) and
+   * later ones reject with DISPOSED. (Its instance, if budgeted and now empty: see keepAsSpare.)
+   */
   dispose() { this._free(''); }
 
   _free(why) {
@@ -1313,6 +1459,7 @@ export class Model {
     this._ptr = 0;
     this._work = 0;
     this._rt.live.delete(this);
+    keepAsSpare(this._rt); // the last model of a budgeted instance: keep one such, drop others
   }
 
   [DISPOSE]() { this.dispose(); }

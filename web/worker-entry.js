@@ -1,6 +1,7 @@
 // worker-entry.js - runs inside the Web Worker (or Node worker_threads Worker) started by
-// web/worker.js: one model per worker, requests answered in order, results transferred.
-import { load, shutdown } from './index.js';
+// web/worker.js: one model per worker, requests answered in order, results transferred. dispose()
+// terminates the worker (no message): that frees everything, also in the middle of a call.
+import { load } from './index.js';
 
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
   typeof self === 'undefined';
@@ -17,8 +18,31 @@ let abort = null;
 
 const errorOut = (e) => ({
   code: e && e.code ? e.code : 'INTERNAL', message: e && e.message ? e.message : String(e),
-  plan: e && e.plan ? e.plan : undefined,
+  plan: e && e.plan ? e.plan : undefined, cause: e ? e.cause : undefined,
 });
+
+// Parts that web/worker.js tagged to cross postMessage, as the caller gave them.
+function revivePart(v) {
+  if (!v || typeof v !== 'object' || !('$bertwasm' in v)) return v;
+  if (v.$bertwasm === 'url') return new URL(v.href);
+  if (v.$bertwasm === 'response') {
+    const status = v.status >= 200 && v.status <= 599 ? v.status : 200; // (an opaque response has 0)
+    const r = new Response(v.body, { status, headers: v.headers });
+    if (v.url) Object.defineProperty(r, 'url', { value: v.url });
+    return r;
+  }
+  return v;
+}
+function reviveSource(source) {
+  if (!source || typeof source !== 'object' || !('weights' in source || 'config' in source)) return source;
+  const out = {};
+  for (const [k, v] of Object.entries(source)) {
+    out[k] = k === 'files' && v && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v).map(([name, f]) => [name, revivePart(f)]))
+      : revivePart(v);
+  }
+  return out;
+}
 
 function snapshot(m) {
   return { plan: m.plan, config: m.config, dim: m.dim, backend: m.backend, threads: m.threads, memory: m.memory };
@@ -35,7 +59,7 @@ async function handle(msg) {
         const o = { ...options, signal: abort.signal };
         if (options && options.progress) o.onProgress = (event) => port.post({ id, progress: event });
         delete o.progress;
-        model = await load(source, o);
+        model = await load(reviveSource(source), o);
         abort = null;
         result = snapshot(model);
         break;
@@ -58,17 +82,16 @@ async function handle(msg) {
       case 'countTokens': result = await model.countTokens(args[0]); break;
       case 'rerank': result = await model.rerank(args[0], args[1], args[2]); break;
       case 'similarity': result = await model.similarity(args[0], args[1]); break;
-      case 'dispose':
-        if (model) model.dispose();
-        model = null;
-        shutdown();
-        result = true;
-        break;
       default: throw Object.assign(new Error(`unknown op ${op}`), { code: 'INVALID_ARGUMENT' });
     }
     port.post({ id, ok: true, result, memory: model ? model.memory : null }, transfer);
   } catch (e) {
-    port.post({ id, ok: false, error: errorOut(e) });
+    const error = errorOut(e);
+    try {
+      port.post({ id, ok: false, error });
+    } catch { // a cause that does not clone (Errors do): its text
+      port.post({ id, ok: false, error: { ...error, cause: String(error.cause) } });
+    }
   }
 }
 

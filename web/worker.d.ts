@@ -24,7 +24,10 @@ export class RemoteModel {
   /** topK: a positive integer (INVALID_ARGUMENT otherwise). */
   rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
   similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
-  /** Frees the model and terminates the worker. */
+  /**
+   * Terminates the worker, which frees the model. As on the main thread, calls not yet settled
+   * (also one the worker is running: its result is dropped) and later calls reject with DISPOSED.
+   */
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

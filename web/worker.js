@@ -13,33 +13,104 @@ export { BertError, cosineSimilarity };
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
   typeof window === 'undefined' && typeof self === 'undefined';
 
-async function spawn() {
-  const url = new URL('./worker-entry.js', import.meta.url);
+const ENTRY = new URL('./worker-entry.js', import.meta.url);
+const abortError = () => new BertError('ABORTED', 'load aborted');
+const msgOf = (e) => (e && e.message ? e.message : String(e));
+
+// The worker behind a small port interface (Node worker_threads or a Web Worker).
+async function openPort() {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(url);
+    const w = new Worker(ENTRY);
     return {
       post: (m, t) => w.postMessage(m, t),
       on: (f) => w.on('message', f),
-      onError: (f) => { w.on('error', f); w.on('exit', (c) => f(new Error(`worker exited (${c})`))); },
+      onError: (f) => { w.on('error', f); w.on('exit', (c) => f(new Error(`the worker exited (code ${c})`))); },
       terminate: () => w.terminate(),
       unref: () => w.unref(),
       ref: () => w.ref(),
     };
   }
-  const w = new Worker(url, { type: 'module' });
+  const { worker: w, revoke } = webWorker(ENTRY);
   return {
     post: (m, t) => w.postMessage(m, t),
     on: (f) => w.addEventListener('message', (e) => f(e.data)),
-    onError: (f) => w.addEventListener('error', (e) => { e.preventDefault?.(); f(new Error(e.message || 'worker error')); }),
-    terminate: () => w.terminate(),
+    onError: (f) => w.addEventListener('error', (e) => { e.preventDefault(); f(e); }),
+    terminate: () => { revoke(); w.terminate(); },
+    started: revoke,
     unref: () => {},
     ref: () => {},
   };
 }
 
+// A module worker must come from the page's origin. From another one (the library on a CDN), it
+// starts from a one-line blob: module that imports the real script: that keeps its own URL, so its
+// imports (index.js, ../dist/) resolve as usual.
+function webWorker(url) {
+  const crossOrigin = typeof location === 'object' && location && url.origin !== location.origin;
+  let start = url, revoke = () => {};
+  if (crossOrigin) {
+    start = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
+    revoke = () => { if (start) URL.revokeObjectURL(start); start = null; };
+  }
+  try {
+    return { worker: new Worker(start, { type: 'module' }), revoke };
+  } catch (e) { // SecurityError (CSP), a browser without module workers
+    revoke();
+    throw new BertError('INTERNAL', `bertwasm/worker: cannot start a worker from ${url.href}: ${msgOf(e)}`, { cause: e });
+  }
+}
+
+// Starts the worker and waits for its 'ready'. A failure is a BertError that names the script;
+// the signal ends the wait, and the worker.
+async function spawn(signal) {
+  const port = await openPort();
+  let settled = false, onAbort;
+  try {
+    await new Promise((resolve, reject) => {
+      const end = (f) => (x) => { if (!settled) { settled = true; f(x); } };
+      port.on(end((m) => { if (m && m.ready) resolve(); }));
+      port.onError(end((e) => startFailure(e).then(reject)));
+      onAbort = end(() => reject(abortError()));
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    });
+  } catch (e) {
+    await port.terminate();
+    throw e;
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+  if (port.started) port.started();
+  return port;
+}
+
+// Why the worker did not start. A browser's error event says nothing: fetch the script to tell a
+// missing file (NETWORK) from one that did not run (INTERNAL).
+async function startFailure(e) {
+  const url = ENTRY.href;
+  if (isNode || (e && e.message)) {
+    return new BertError('INTERNAL', `bertwasm/worker: the worker ${url} failed to start: ${msgOf(e)}`, { cause: e });
+  }
+  let r;
+  try {
+    r = await fetch(url, { cache: 'no-store' });
+  } catch (err) {
+    return new BertError('NETWORK', `bertwasm/worker: cannot fetch the worker script ${url}: ${msgOf(err)}`, { cause: err });
+  }
+  if (r.body) r.body.cancel().catch(() => {});
+  if (!r.ok) return new BertError('NETWORK', `bertwasm/worker: the worker script ${url}: HTTP ${r.status}`);
+  const type = r.headers.get('content-type') || '';
+  const why = /(java|ecma)script/i.test(type)
+    ? 'a script it imports (web/index.js, dist/bertwasm*.js) did not load or run'
+    : `it is served as ${type || 'no type'}, not JavaScript`;
+  return new BertError('INTERNAL', `bertwasm/worker: the worker ${url} failed to start: ${why}`, { cause: e });
+}
+
 function toError(e) {
-  return new BertError(e.code, e.message, e.plan ? { plan: e.plan } : undefined);
+  const extra = {};
+  if (e.plan) extra.plan = e.plan;
+  if (e.cause !== undefined) extra.cause = e.cause;
+  return new BertError(e.code, e.message, extra);
 }
 
 // postMessage throws (DataCloneError) for values that cannot be copied to the worker: functions,
@@ -55,22 +126,31 @@ function absolute(u) {
   try { return new URL(u, location.href).href; } catch { return u; }
 }
 
-// Sources that cannot cross postMessage as they are.
+// The source as it can cross postMessage. A URL object does not clone, and as a string it would be
+// taken for a part's contents: URL and Response parts travel tagged, and worker-entry.js makes them
+// URL objects and Responses again. Streams are transferred.
 function portable(source) {
-  if (typeof Response !== 'undefined' && source instanceof Response) return { value: source.body, transfer: [source.body] };
-  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) return { value: source, transfer: [source] };
-  if (source instanceof URL) return { value: source.href, transfer: [] };
-  if (source && typeof source === 'object' && !ArrayBuffer.isView(source) && !(source instanceof ArrayBuffer) &&
-      !(typeof Blob !== 'undefined' && source instanceof Blob)) {
-    const out = {}; const transfer = [];
-    for (const [k, v] of Object.entries(source)) {
-      const p = portable(v);
-      out[k] = p.value; transfer.push(...p.transfer);
+  if (source instanceof URL) return { value: source.href, transfer: [] }; // a base: as a string
+  if (!isParts(source)) return { value: source, transfer: [] };
+  const transfer = [];
+  const part = (v) => {
+    if (v instanceof URL) return { $bertwasm: 'url', href: v.href };
+    if (typeof Response !== 'undefined' && v instanceof Response) {
+      if (v.body) transfer.push(v.body);
+      return { $bertwasm: 'response', body: v.body, status: v.status, headers: [...v.headers], url: v.url };
     }
-    return { value: out, transfer };
+    if (typeof ReadableStream !== 'undefined' && v instanceof ReadableStream) transfer.push(v);
+    return v;
+  };
+  const value = {};
+  for (const [k, v] of Object.entries(source)) {
+    value[k] = k === 'files' && v && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v).map(([name, f]) => [name, part(f)]))
+      : part(v);
   }
-  return { value: source, transfer: [] };
+  return { value, transfer };
 }
+const isParts = (s) => !!s && typeof s === 'object' && ('weights' in s || 'config' in s);
 
 const cancelStreams = (list) => {
   for (const t of list) if (typeof ReadableStream !== 'undefined' && t instanceof ReadableStream) t.cancel().catch(() => {});
@@ -130,10 +210,12 @@ export class RemoteModel {
   rerank(query, docs, opts) { return this._call('rerank', [query, docs, opts || {}]); }
   similarity(a, b) { return this._call('similarity', [a, b]); }
 
-  /** Frees the model and terminates the worker. */
+  /**
+   * Terminates the worker, which frees the model. As on the main thread, calls not yet settled
+   * reject with DISPOSED (a call the worker is running is dropped with it), and so do later ones.
+   */
   async dispose() {
     if (this._disposed) return;
-    try { await this._call('dispose', []); } catch { /* terminating anyway */ }
     this._disposed = true;
     this._fail(new BertError('DISPOSED', 'the model has been disposed'));
     await this._port.terminate();
@@ -153,13 +235,18 @@ export async function load(source, options = {}) {
     throw new BertError('INVALID_ARGUMENT', 'bertwasm/worker: options.wasm must be a Module, URL or bytes');
   }
   if (rest.wasm instanceof URL) rest.wasm = rest.wasm.href;
-  if (signal && signal.aborted) throw new BertError('ABORTED', 'load aborted');
-  const port = await spawn();
-  await new Promise((resolve, reject) => {
-    const ready = (m) => { if (m && m.ready) resolve(); };
-    port.on(ready);
-    port.onError(reject);
-  });
+  if (signal && signal.aborted) throw abortError();
+  if (typeof source === 'string') source = absolute(source);
+  else if (source && typeof source === 'object' && typeof source.weights === 'string') source = { ...source, weights: absolute(source.weights) };
+  if (typeof rest.wasm === 'string') rest.wasm = absolute(rest.wasm);
+  const src = portable(source);
+  let port;
+  try {
+    port = await spawn(signal);
+  } catch (e) {
+    cancelStreams(src.transfer); // never to be read
+    throw e;
+  }
   let model = null;
   let closing = false; // we terminate the worker ourselves: its exit is not a failure
   let loadResolve, loadReject;
@@ -176,14 +263,10 @@ export async function load(source, options = {}) {
   });
   port.onError((e) => {
     if (closing || (model && model._disposed)) return;
-    const err = new BertError('INTERNAL', `worker failed: ${e && e.message ? e.message : e}`);
+    const err = new BertError('INTERNAL', `bertwasm/worker: the worker failed: ${msgOf(e && e.error ? e.error : e)}`, { cause: e });
     loadReject(err);
     if (model) model._fail(err);
   });
-  if (typeof source === 'string') source = absolute(source);
-  else if (source && typeof source === 'object' && typeof source.weights === 'string') source = { ...source, weights: absolute(source.weights) };
-  if (typeof rest.wasm === 'string') rest.wasm = absolute(rest.wasm);
-  const src = portable(source);
   const onAbort = () => port.post({ id: 0, op: 'abort' });
   if (signal) {
     // The signal may have fired while the worker was starting.
@@ -191,7 +274,7 @@ export async function load(source, options = {}) {
       cancelStreams(src.transfer);
       closing = true;
       await port.terminate();
-      throw new BertError('ABORTED', 'load aborted');
+      throw abortError();
     }
     signal.addEventListener('abort', onAbort, { once: true });
   }

@@ -1,7 +1,10 @@
 // Browser tests in headless Chromium (Debian /usr/bin/chromium + playwright-core): the demo page
 // loads the bundled fixture by fetch streaming, single-threaded (page without COOP/COEP) and
 // threaded (crossOriginIsolated), gives the same vectors as Node, shows the memory plan, and worker
-// mode keeps the main thread responsive during a long embed. Screenshots go to test-output/.
+// mode keeps the main thread responsive during a long embed, nothing is printed to the console;
+// then hosting the way real servers do it (static-server.mjs): .cjs not served as JavaScript, the
+// library on another origin, the worker script missing or slow, the docs' import map. Screenshots
+// go to test-output/.
 // Run: node --test tests/browser/browser.test.mjs   (needs dist/ from scripts/build-web.sh)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,14 +53,28 @@ after(async () => {
   m.shutdown();
 });
 
-async function openDemo(coi) {
+// A page whose errors, console output and failed requests are collected: the library prints
+// nothing, and the demo requests nothing that is not there (no favicon 404).
+async function newPage(url) {
   const page = await browser.newPage();
-  const errors = [];
+  const errors = [], logs = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/examples/browser/${coi ? '' : '?coi=0'}`);
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  // A weight download cancelled on purpose (a budget refusal), or one Chromium still counts as in
+  // flight when the worker that read it to the end is terminated, shows as ERR_ABORTED: not a fault.
+  page.on('requestfailed', (r) => {
+    const why = r.failure() && r.failure().errorText;
+    if (!(why === 'net::ERR_ABORTED' && r.url().endsWith('.safetensors'))) logs.push(`request failed: ${r.url()} ${why}`);
+  });
+  await page.goto(url);
+  return { page, errors, logs };
+}
+
+async function openDemo(coi) {
+  const { page, errors, logs } = await newPage(`${base}/examples/browser/${coi ? '' : '?coi=0'}`);
   await page.waitForFunction(() => window.demo && window.demo.ready);
   await page.waitForFunction(() => document.getElementById('docs').value.length > 0);
-  return { page, errors };
+  return { page, errors, logs };
 }
 
 async function nodeVectors(backend) {
@@ -77,7 +94,7 @@ function maxAbs(a, b) {
 for (const coi of [false, true]) {
   const name = coi ? 'threaded (crossOriginIsolated)' : 'single-threaded (no COOP/COEP)';
   test(`demo ${name}: fetch-streams the fixture, same vectors as Node, plan shown`, { skip }, async () => {
-    const { page, errors } = await openDemo(coi);
+    const { page, errors, logs } = await openDemo(coi);
     assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), coi);
     // Over budget: refused with the core's message, shown on the page.
     const code = await page.evaluate(() => window.demo.loadModel({ mode: 'main', budgetMiB: 1 }).then(() => 'loaded', (e) => e.code));
@@ -111,6 +128,7 @@ for (const coi of [false, true]) {
     assert.ok(Math.abs(results[0].score - 1) < 1e-5);
     await page.screenshot({ path: path.join(OUT, `demo-${coi ? 'threads' : 'single'}.png`), fullPage: true });
     assert.deepEqual(errors, []);
+    assert.deepEqual(logs, [], 'console output or failed requests (main thread and worker, threads or not)');
     await page.close();
   });
 }
@@ -144,4 +162,117 @@ test('worker mode keeps the main thread responsive during a long embed', { skip 
   await page.evaluate(() => window.demo.dispose());
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hosting: static-server.mjs set up as real servers are.
+
+const BLANK = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>blank</title>';
+
+async function hostedPage(serverOptions, pagePath = '/blank.html') {
+  const { startStatic } = await import('./static-server.mjs');
+  const s = await startStatic({ pages: { '/blank.html': BLANK }, ...serverOptions });
+  const p = await newPage(s.base + pagePath);
+  return { ...p, s, close: async () => { await p.page.close(); await s.close(); } };
+}
+
+// In the page: load the fixture with `api` ('/web/index.js' or '/web/worker.js', or a URL),
+// embed, dispose. -> 'backend dim' or 'CODE message'.
+const loadIn = (page, api, model, options = {}) => page.evaluate(async ({ api, model, options }) => {
+  const { load } = await import(api);
+  try {
+    const m = await load(model, options);
+    const v = await m.embed('hello');
+    await m.dispose();
+    return `${m.backend} ${v.length}`;
+  } catch (e) { return `${e.code} ${e.message}`; }
+}, { api, model, options });
+
+test('pthreads with .cjs served as application/octet-stream: main thread and worker work, the wasm is fetched once, nothing printed', { skip }, async () => {
+  const h = await hostedPage({ coi: true, types: { '.cjs': 'application/octet-stream' } });
+  try {
+    assert.equal(await loadIn(h.page, '/web/index.js', '/tests/fixtures/tiny/', { backend: 'threads', threads: 2, memoryBudget: 64 << 20 }),
+      'wasm-simd-threads 32');
+    assert.equal(h.s.requests.filter((p) => p.endsWith('/bertwasm-mt.wasm')).length, 1, 'a budgeted threaded load downloads the wasm once');
+    assert.equal(await loadIn(h.page, '/web/worker.js', '/tests/fixtures/tiny/', { threads: 2 }), 'wasm-simd-threads 32');
+    assert.deepEqual(h.errors, []);
+    assert.deepEqual(h.logs, []);
+  } finally { await h.close(); }
+});
+
+test('the library on another origin (a CDN with CORS): worker mode works on plain and crossOriginIsolated pages', { skip }, async () => {
+  const { startStatic } = await import('./static-server.mjs');
+  const cdn = await startStatic({ cors: true });
+  try {
+    for (const coi of [false, true]) {
+      const h = await hostedPage({ coi });
+      try {
+        const model = h.s.base + '/tests/fixtures/tiny/';
+        for (const api of ['web/worker.js', 'web/index.js']) {
+          assert.equal(await loadIn(h.page, `${cdn.base}/${api}`, model, { threads: 2 }), `${coi ? 'wasm-simd-threads' : 'wasm-simd'} 32`, `${api} coi=${coi}`);
+        }
+        assert.deepEqual(h.errors, []);
+        assert.deepEqual(h.logs, []);
+      } finally { await h.close(); }
+    }
+  } finally { await cdn.close(); }
+});
+
+test('worker script missing: NETWORK naming it; slow to arrive: the signal aborts the start at once', { skip }, async () => {
+  const missing = await hostedPage({ missing: ['/web/worker-entry.js'] });
+  try {
+    const r = await missing.page.evaluate(async () => {
+      const W = await import('/web/worker.js');
+      return W.load('/tests/fixtures/tiny/').then(() => 'loaded', (e) => ({ bert: e instanceof W.BertError, code: e.code, message: e.message }));
+    });
+    assert.equal(r.bert, true, JSON.stringify(r));
+    assert.equal(r.code, 'NETWORK');
+    assert.ok(r.message.includes(`${missing.s.base}/web/worker-entry.js`) && /404/.test(r.message), r.message);
+  } finally { await missing.close(); }
+  const slow = await hostedPage({ slow: { match: /worker-entry\.js$/, chunk: 200, delay: 150 } });
+  try {
+    const r = await slow.page.evaluate(async () => {
+      const W = await import('/web/worker.js');
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 100);
+      const t0 = performance.now();
+      const code = await W.load('/tests/fixtures/tiny/', { signal: ctl.signal }).then(() => 'loaded', (e) => e.code);
+      return { code, msAfterAbort: performance.now() - t0 - 100 };
+    });
+    assert.equal(r.code, 'ABORTED');
+    assert.ok(r.msAfterAbort < 500, `load settled ${r.msAfterAbort} ms after the abort`);
+    assert.ok(!slow.s.requests.some((p) => p.endsWith('.safetensors')), 'nothing downloaded after the abort');
+  } finally { await slow.close(); }
+});
+
+test('docs/web.md: the import map for pages without a bundler works as written', { skip }, async () => {
+  const docs = fs.readFileSync(path.join(ROOT, 'docs/web.md'), 'utf8');
+  const m = /<script type="importmap">([\s\S]*?)<\/script>/.exec(docs);
+  assert.ok(m, 'docs/web.md has no import map');
+  const map = JSON.parse(m[1]);
+  assert.deepEqual(Object.keys(map.imports).sort(), ['bertwasm', 'bertwasm/worker']);
+  // The package as `npm install` leaves it, served from the site root.
+  const page = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="importmap">${m[1]}</script>
+<script type="module">
+import * as main from 'bertwasm';
+import * as worker from 'bertwasm/worker';
+window.apis = { main, worker };
+</script>`;
+  const h = await hostedPage({ pages: { '/app.html': page }, mounts: { '/node_modules/bertwasm/': ROOT } }, '/app.html');
+  try {
+    await h.page.waitForFunction(() => window.apis);
+    const r = await h.page.evaluate(async () => {
+      const out = [];
+      for (const api of ['main', 'worker']) {
+        const m = await window.apis[api].load('/tests/fixtures/tiny/');
+        out.push((await m.embed('hello')).length);
+        await m.dispose();
+      }
+      return out;
+    });
+    assert.deepEqual(r, [32, 32]);
+    assert.ok(h.s.requests.every((p) => !p.startsWith('/web/') && !p.startsWith('/dist/')), 'everything came through the mapped folder');
+    assert.deepEqual(h.errors, []);
+  } finally { await h.close(); }
 });

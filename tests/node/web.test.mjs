@@ -357,6 +357,66 @@ describe('loading', () => {
     }
   });
 
+  test('NETWORK errors from a failed fetch or body read carry the original error as cause', async () => {
+    const refused = new TypeError('connection refused (test)');
+    const err = await load('http://127.0.0.1:9/x/', { fetch: async () => { throw refused; } }).catch((e) => e);
+    assert.ok(err instanceof BertError, String(err));
+    assert.equal(err.code, 'NETWORK');
+    assert.equal(err.cause, refused);
+    assert.match(err.message, /http:\/\/127\.0\.0\.1:9\/x\//);
+    const reset = new Error('connection reset (test)');
+    const broken = async () => new Response(new ReadableStream({ pull(c) { c.error(reset); } }));
+    const err2 = await load('http://127.0.0.1:9/x/', { fetch: broken }).catch((e) => e);
+    assert.equal(err2.code, 'NETWORK');
+    assert.equal(err2.cause, reset);
+    // Worker mode: the cause crosses back from the worker.
+    const W = await import('../../web/worker.js');
+    const err3 = await W.load('http://127.0.0.1:9/x/').catch((e) => e);
+    assert.ok(err3 instanceof BertError && err3.code === 'NETWORK', String(err3));
+    assert.ok(err3.cause instanceof Error, `worker-mode cause: ${err3.cause}`);
+  });
+
+  test('a server answering with an HTML page (SPA fallback): BAD_MODEL naming the URL and the file; optional files as HTML count as missing', async () => {
+    const http = await import('node:http');
+    const HTML = '<!doctype html><html><head><title>App</title></head><body><div id="app"></div></body></html>';
+    // /m/<mode>/<file>: the fixture's files, except what the mode replaces by the app's HTML page.
+    const server = http.createServer((req, res) => {
+      const [, , mode, ...rest] = decodeURIComponent(new URL(req.url, 'http://x').pathname).split('/');
+      const file = rest.join('/');
+      const html = (type) => { res.writeHead(200, { 'Content-Type': type }); res.end(HTML); };
+      if (mode === 'wrong') return html('text/html; charset=utf-8');
+      if (mode === 'no-modules' && file === 'modules.json') return html('text/html');
+      if (mode === 'no-modules-404' && file === 'modules.json') { res.writeHead(404); res.end(); return; }
+      if (file === 'model.safetensors' && mode === 'html-weights') return html('text/html');
+      if (file === 'model.safetensors' && mode === 'octet-weights') return html('application/octet-stream');
+      const p = path.join(TINY, file);
+      if (!fs.existsSync(p) || !fs.statSync(p).isFile()) return html('text/html');
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      fs.createReadStream(p).pipe(res);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${server.address().port}/m`;
+    try {
+      const wrong = await load(`${base}/wrong/`).catch((e) => e);
+      assert.ok(wrong instanceof BertError, String(wrong));
+      assert.equal(wrong.code, 'BAD_MODEL');
+      assert.ok(wrong.message.includes(`${base}/wrong/config.json`), wrong.message);
+      assert.match(wrong.message, /HTML page instead of config\.json \(is the model path right\?\)/);
+      for (const mode of ['html-weights', 'octet-weights']) {
+        const e = await load(`${base}/${mode}/`).catch((x) => x);
+        assert.equal(e.code, 'BAD_MODEL', `${mode}: ${e.message}`);
+        assert.ok(e.message.includes(`${base}/${mode}/model.safetensors`), e.message);
+        assert.match(e.message, /HTML page instead of model\.safetensors/);
+      }
+      // An optional file answered by the app's page is treated as missing (as a 404 would be).
+      const a = await load(`${base}/no-modules/`), b = await load(`${base}/no-modules-404/`);
+      assert.ok(compare(await a.embed('spa'), await b.embed('spa')).maxAbs === 0);
+      a.dispose(); b.dispose();
+    } finally {
+      server.close();
+    }
+  });
+
   test('abort while an async-iterable weight source stalls: ABORTED promptly', async () => {
     const bytes = fs.readFileSync(path.join(TINY, 'model.safetensors'));
     let returned = false;
@@ -553,6 +613,94 @@ describe('worker mode (bertwasm/worker in worker_threads)', () => {
       assert.equal(err.code, 'ABORTED', `delay ${delay}`);
       await new Promise((r) => setTimeout(r, 100));
       assert.ok(rec.cancelled, `delay ${delay}: stream not cancelled`);
+    }
+  });
+});
+
+
+describe('worker mode: parts, dispose, startup', () => {
+  test('URL objects as parts stay URLs across the worker boundary (file: URLs are read, not taken as contents)', async () => {
+    const W = await import('../../web/worker.js');
+    const u = (f) => pathToFileURL(path.join(TINY, f));
+    const source = { config: u('config.json'), tokenizer: u('tokenizer.json'),
+      files: { '1_Pooling/config.json': u('1_Pooling/config.json'), 'sentence_bert_config.json': u('sentence_bert_config.json') },
+      weights: u('model.safetensors') };
+    const wm = await W.load(source);
+    const local = await load(source, { backend: wm.backend === 'wasm-simd' ? 'single' : 'threads' });
+    assert.ok(compare(await wm.embed('url parts'), await local.embed('url parts')).maxAbs < 1e-6);
+    assert.equal(wm.config.maxTokens, local.config.maxTokens);
+    await wm.dispose();
+    local.dispose();
+  });
+
+  test('dispose(): calls not yet settled reject with DISPOSED, as on the main thread', async () => {
+    const W = await import('../../web/worker.js');
+    const wm = await W.load(TINY);
+    const big = Array.from({ length: 300 }, (_, i) => `sentence number ${i} ` + 'lorem ipsum dolor sit amet '.repeat(8));
+    const outcome = (p) => p.then(() => 'resolved', (e) => (e instanceof BertError ? e.code : String(e)));
+    const calls = [wm.embed(big), wm.embed('a'), wm.tokenize('b'), wm.countTokens('c')].map(outcome);
+    const done = wm.dispose();
+    calls.push(outcome(wm.embed('called after dispose()')));
+    await done;
+    assert.deepEqual(await Promise.all(calls), Array(5).fill('DISPOSED'));
+  });
+
+  test('a worker script that cannot start: BertError naming it, no hang', async () => {
+    // A copy of web/ without worker-entry.js (as a deployment that forgot it).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-noentry-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'web'));
+      for (const f of ['index.js', 'worker.js']) fs.copyFileSync(path.join(ROOT, 'web', f), path.join(dir, 'web', f));
+      fs.symlinkSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'));
+      const W = await import(pathToFileURL(path.join(dir, 'web/worker.js')).href);
+      const err = await within(W.load(TINY), 10000);
+      assert.ok(err instanceof W.BertError, `not a BertError: ${err}`);
+      assert.ok(['NETWORK', 'INTERNAL'].includes(err.code), err.code);
+      assert.match(err.message, /worker-entry\.js/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('budgeted instances', () => {
+  // Every wasm instance the library creates is tracked with a WeakRef; after the cycles and a GC,
+  // only the last one may be alive (kept for a load with the same budget).
+  test('load/dispose with a different memoryBudget each time: each new instance replaces the idle one', async () => {
+    const r = await runScript(`
+      import v8 from 'node:v8';
+      import vm from 'node:vm';
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc');
+      const made = [];
+      const instantiate = WebAssembly.instantiate;
+      WebAssembly.instantiate = function (...args) {
+        return instantiate.apply(this, args).then((r) => { made.push(new WeakRef(r.instance || r)); return r; });
+      };
+      const { load } = await import(INDEX);
+      const out = {};
+      for (const backend of ['single', 'threads']) {
+        made.length = 0;
+        for (let i = 0; i < 10; i++) {
+          const m = await load(TINY, { backend, threads: 2, memoryBudget: (32 + i) << 20 });
+          await m.embed('x');
+          m.dispose();
+        }
+        for (let k = 0; k < 5; k++) { gc(); await new Promise((r) => setTimeout(r, 50)); }
+        out[backend] = { made: made.length, live: made.filter((w) => w.deref()).length };
+        // The idle one is reused by a load with its budget.
+        const again = await load(TINY, { backend, threads: 2, memoryBudget: (32 + 9) << 20 });
+        again.dispose();
+        out[backend].madeAfterSameBudget = made.length;
+      }
+      console.log(JSON.stringify(out));
+    `, 60000);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    for (const [backend, { made, live, madeAfterSameBudget }] of Object.entries(out)) {
+      assert.equal(made, 10, `${backend}: one instance per budget`);
+      assert.ok(live <= 1, `${backend}: ${live} of ${made} budgeted instances still alive after dispose()`);
+      assert.equal(madeAfterSameBudget, 10, `${backend}: the same budget again made a new instance`);
     }
   });
 });
