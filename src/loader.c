@@ -87,6 +87,10 @@ struct bert_loader {
     bert_config cfg;
     bert_tokenizer *tok;
     int tok_from_json;
+    // A vocab.txt that failed to parse matters only if no tokenizer.json arrives (which wins in
+    // any order): its status and message wait until the tokenizer is needed.
+    bert_status vocab_st;
+    char vocab_err[BERT_ERROR_SIZE];
     char *tok_config; // tokenizer_config.json, kept until the header
     size_t tok_config_n;
 
@@ -206,12 +210,13 @@ bert_status bert_loader_add_file(bert_loader *l, const char *name, const void *d
             bert_tokenizer_free(l->tok);
             l->tok = t;
             l->tok_from_json = 1;
+            l->vocab_st = BERT_STATUS_OK;
         }
     } else if (strcmp(name, "vocab.txt") == 0) {
         if (l->tok_from_json) return BERT_STATUS_OK; // tokenizer.json already describes everything
         bert_tokenizer *t = NULL;
-        st = bert_tokenizer_from_vocab_txt(&t, s, n, l->err);
-        if (!st) {
+        l->vocab_st = bert_tokenizer_from_vocab_txt(&t, s, n, l->vocab_err);
+        if (!l->vocab_st) {
             bert_tokenizer_free(l->tok);
             l->tok = t;
         }
@@ -633,6 +638,8 @@ static bert_status on_header(bert_loader *l) {
     if ((st = map_tensors(l))) return st;
     const bert_config *c = &l->cfg;
     // tokenizer
+    if (!l->tok && l->vocab_st) // the vocab.txt that failed, with no tokenizer.json to replace it
+        return bert_fail(l->err, l->vocab_st, "%s", l->vocab_err);
     if (!l->tok)
         return bert_fail(l->err, BERT_STATUS_BAD_MODEL, "no tokenizer: add tokenizer.json or vocab.txt before the weights");
     if (l->tok_config) {

@@ -165,6 +165,27 @@ int main(void) {
         bert_loader_free(l);
     }
 
+    // a broken vocab.txt matters only without tokenizer.json, whichever order they come in
+    for (int order = 0; order < 3; order++) { // 0: vocab.txt first, 1: last, 2: no tokenizer.json
+        bert_loader *l;
+        bert_loader_init(&l, &p);
+        if (order == 0) bert_loader_add_file(l, "vocab.txt", "", 0);
+        for (int i = 0; i < N_SMALL_FILES; i++) {
+            const int is_vocab = !strcmp(small_files[i], "vocab.txt"), is_json = !strcmp(small_files[i], "tokenizer.json");
+            if (tm.small[i].data && !is_vocab && !(order == 2 && is_json))
+                bert_loader_add_file(l, small_files[i], tm.small[i].data, tm.small[i].n);
+        }
+        if (order > 0) bert_loader_add_file(l, "vocab.txt", "", 0);
+        bert_model *mm = NULL;
+        bert_status st = bert_loader_write(l, tm.weights.data, tm.weights.n);
+        if (!st) st = bert_loader_finish(l, &mm);
+        if (order < 2) CHECK(st == BERT_STATUS_OK && mm, "empty vocab.txt (order %d) beside tokenizer.json: %s", order, bert_loader_error(l));
+        else CHECK(st == BERT_STATUS_BAD_MODEL && strstr(bert_loader_error(l), "vocab.txt: empty"),
+                   "empty vocab.txt alone: %s", bert_loader_error(l));
+        bert_model_free(mm);
+        bert_loader_free(l);
+    }
+
     // --- exactly the plan: succeeds; the arena is the plan ---
     {
         bert_load_params q = p;
