@@ -955,15 +955,18 @@ static int load_tokenizer(const char *dir, bert_tokenizer **out, cli_tok_info *t
     int r;
     memset(ti, 0, sizeof *ti);
     *out = NULL;
-    // config.json: the position limit
-    if (read_small_file(dir, "config.json", 1, &b)) return -1;
-    if (parse_json_file(dir, "config.json", &b, &doc)) {
+    // config.json: the position limit (optional here: a tokenizer-only folder tokenizes too)
+    r = read_small_file(dir, "config.json", 0, &b);
+    if (r < 0) return -1;
+    if (r == 0) {
+        if (parse_json_file(dir, "config.json", &b, &doc)) {
+            free(b.data);
+            return -1;
+        }
+        ti->max_pos = json_i32_or(doc.root, "max_position_embeddings", 0);
+        bert_json_free(&doc);
         free(b.data);
-        return -1;
     }
-    ti->max_pos = json_i32_or(doc.root, "max_position_embeddings", 0);
-    bert_json_free(&doc);
-    free(b.data);
 
     bert_status st;
     ti->source = "tokenizer.json";

@@ -154,6 +154,13 @@ for (const v of VARIANT_NAMES) {
     assert.equal(run(v, ['help', 'nope']).code, 2);
   });
 
+  test(`${v}: tokenize needs only the tokenizer files (no config.json, no weights)`, () => {
+    const out = run(v, ['tokenize', '--model', path.join(FIXTURES, 'vocab-only'), 'Hello world']);
+    assert.equal(out.code, 0, out.stderr);
+    const rec = JSON.parse(out.stdout.toString('utf8'));
+    assert.deepEqual(rec.tokens, ['[CLS]', 'hello', 'world', '[SEP]']);
+  });
+
   test(`${v}: the 32-bit plan limit (just under 2 GiB) is what fits_wasm32 and the wasm loader use`, () => {
     // tiny at 26000 x 128 tokens: ~2.3 GiB of activations
     const r = run(v, ['plan', '--model', TINY, '--batch', '26000', '--max-tokens', '128']);
