@@ -10,7 +10,8 @@
 // A process forked from one that has a pool has none of its worker threads: there the pool runs
 // every job on the calling thread and is freed without a join (a server that loads a model and then
 // forks workers keeps working instead of waiting forever). wasm has no fork.
-#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#if (defined(__unix__) || defined(__APPLE__)) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#define POOL_CAN_FORK 1
 #include <unistd.h>
 #define POOL_FORKED(p) ((p)->pid != getpid())
 #else
@@ -38,7 +39,7 @@ struct bert_threadpool {
     int32_t job_n;
     bert_task_fn job_fn;
     void *job_ctx;
-#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#ifdef POOL_CAN_FORK
     pid_t pid; // the process whose threads these are
 #endif
 };
@@ -103,7 +104,7 @@ bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
         free(p);
         return BERT_STATUS_OUT_OF_MEMORY;
     }
-#if defined(__unix__) && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#ifdef POOL_CAN_FORK
     p->pid = getpid();
 #endif
     pthread_mutex_init(&p->mu, NULL);

@@ -117,7 +117,8 @@ static void test_ragged(const char *dir, bert_type t) {
         }
         printf("%-5s pooling %s: max |diff| vs per-token states %.3g\n", bert_type_name(t),
                k == 0 ? "mean+normalize" : k == 1 ? "cls" : "max", worst);
-        CHECK(worst <= 1e-6, "pooling mode %d differs by %.3g", k, worst);
+        // cls: the [CLS]-only last layer does each row's arithmetic as the full pass does (bit-identical)
+        CHECK(k == 1 ? worst == 0 : worst <= 1e-6, "pooling mode %d differs by %.3g", k, worst);
         bert_model_free(pm[k]);
     }
     free(batch);

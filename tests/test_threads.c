@@ -3,7 +3,7 @@
 // 1 is serial (NULL). Built with BERT_THREADS natively; serial builds check the fallback.
 #include <stdio.h>
 #include <string.h>
-#if defined(__unix__)
+#if defined(__unix__) || defined(__APPLE__)
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +48,7 @@ int main(void) {
         if (bert_threadpool_size(p) != sizes[s]) failures++, printf("FAIL: size %d\n", bert_threadpool_size(p));
 #endif
         if (sizes[s] == 1 && p != NULL) failures++, printf("FAIL: a pool of 1 must be NULL (serial)\n");
-#if defined(__unix__)
+#if defined(__unix__) || defined(__APPLE__)
         // a forked child has none of the pool's threads: jobs still run (serially), free returns
         fflush(stdout);
         const pid_t child = fork();

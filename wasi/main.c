@@ -430,8 +430,21 @@ static ssize_t read_full(int fd, const char *path, void *buf, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Loading: small files into the loader, then model.safetensors in chunks.
 
+// The loader reports a failure of a small file that it could only judge once the weights began (a
+// vocab.txt that did not parse, with no tokenizer.json) with that file's name first: name that file
+// rather than the weights.
 static void loader_error(bert_loader *ld, const char *path, bert_status st) {
-    errorf(path, "%s: %s", bert_status_name(st), bert_loader_error(ld));
+    const char *msg = bert_loader_error(ld), *slash = strrchr(path, '/');
+    const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    static const char *const small[] = {"vocab.txt", "tokenizer.json", "config.json"};
+    for (size_t i = 0; i < sizeof small / sizeof small[0] && !strcmp(path + dir_len, "model.safetensors"); i++) {
+        const size_t n = strlen(small[i]);
+        if (!strncmp(msg, small[i], n) && msg[n] == ':') {
+            fprintf(stderr, "bertwasm: %.*s%s: %s:%s\n", (int)dir_len, path, small[i], bert_status_name(st), msg + n + 1);
+            return;
+        }
+    }
+    errorf(path, "%s: %s", bert_status_name(st), msg);
 }
 
 static bert_load_params make_params(const cli_opts *o) {
@@ -958,6 +971,11 @@ static int load_tokenizer(const char *dir, bert_tokenizer **out, cli_tok_info *t
     // config.json: the position limit (optional here: a tokenizer-only folder tokenizes too)
     r = read_small_file(dir, "config.json", 0, &b);
     if (r < 0) return -1;
+    struct stat st_dir;
+    if (r == 1 && stat(dir, &st_dir) != 0) { // say the folder is missing, not its tokenizer
+        open_failed(dir, "cannot open", errno);
+        return -1;
+    }
     if (r == 0) {
         if (parse_json_file(dir, "config.json", &b, &doc)) {
             free(b.data);
@@ -1453,13 +1471,13 @@ static const char *HELP_MAIN =
     "  plan      the memory plan, from the safetensors header alone (JSON)\n"
     "  info      architecture, weight dtypes, tokenizer settings (JSON)\n"
     "\n"
-    "  bertwasm <command> --help   options of a command\n"
+    "  bertwasm <command> --help   options of a command (also: bertwasm help <command>)\n"
     "  bertwasm --version\n"
     "\n"
     "DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json or vocab.txt,\n"
     "and optionally tokenizer_config.json, special_tokens_map.json, modules.json, 1_Pooling/,\n"
     "sentence_bert_config.json.\n"
-    "Exit status: 0 success, 1 runtime error (model, budget, I/O), 2 usage error.\n";
+    "Exit status: 0 success, 1 runtime error (model, budget, I/O), 2 usage error, 141 stdout closed early.\n";
 
 static const char *HELP_LOAD =
     "  --model DIR          model folder (required)\n"

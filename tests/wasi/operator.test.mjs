@@ -159,6 +159,19 @@ for (const v of VARIANT_NAMES) {
     assert.equal(out.code, 0, out.stderr);
     const rec = JSON.parse(out.stdout.toString('utf8'));
     assert.deepEqual(rec.tokens, ['[CLS]', 'hello', 'world', '[SEP]']);
+    const missing = run(v, ['tokenize', '--model', path.join(dir, 'no-such-folder'), 'x']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no-such-folder: cannot open: /);
+  });
+
+  test(`${v}: a vocab.txt that cannot load (and no tokenizer.json) is named in the error, not the weights`, () => {
+    const m = path.join(dir, `badvocab-${v}`);
+    fs.mkdirSync(m, { recursive: true });
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(TINY, f), path.join(m, f));
+    fs.writeFileSync(path.join(m, 'vocab.txt'), '');
+    const r = run(v, ['embed', '--model', m, 'hi']);
+    assert.equal(r.code, 1);
+    assert.match(stderrLines(r)[0], new RegExp(`${m}/vocab\\.txt: BAD_MODEL: .*empty`));
   });
 
   test(`${v}: the 32-bit plan limit (just under 2 GiB) is what fits_wasm32 and the wasm loader use`, () => {
