@@ -1522,7 +1522,8 @@ static void print_help(int cmd) {
         printf("usage: bertwasm plan --model DIR [options]\n\n"
                "Prints the memory plan as JSON. Reads the small files and the safetensors header only\n"
                "(8 bytes, then the header), never the weights. Exit status 1 when the plan exceeds --budget\n"
-               "(the plan is still printed, with \"fits_budget\": false).\n\noptions:\n%s"
+               "(the plan is still printed, with \"fits_budget\": false) or when model.safetensors is not\n"
+               "the size its header describes (a truncated download).\n\noptions:\n%s"
                "  --output FILE        write to FILE instead of stdout\n",
                HELP_LOAD);
         break;
