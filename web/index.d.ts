@@ -18,6 +18,8 @@ export class BertError extends Error {
   readonly code: BertErrorCode;
   /** Present on BUDGET_EXCEEDED (and other errors after the header arrived): the plan refused. */
   readonly plan?: MemoryPlan;
+  /** The underlying error, when there is one (the TypeError of a failed fetch, say). */
+  readonly cause?: unknown;
 }
 
 /** Weight storage: q8 / q4 are the ggml-style q8_0 / q4_0 block formats. Exactly these spellings. */
@@ -132,7 +134,8 @@ export interface LoadOptions {
   /**
    * A precompiled module or the location/bytes of dist/bertwasm(-mt).wasm (Workers, Deno, bundlers).
    * Bytes that are not a bertwasm module, or a local path that cannot be read: INVALID_ARGUMENT; a
-   * URL that cannot be fetched: NETWORK (the original error is `cause`).
+   * URL that cannot be fetched: NETWORK (the original error is `cause`). The bundled module answered
+   * with a 404 or an HTML page: NETWORK.
    */
   wasm?: WebAssembly.Module | string | URL | Response | ArrayBuffer | ArrayBufferView;
   onProgress?: (event: ProgressEvent) => void;

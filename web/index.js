@@ -248,13 +248,8 @@ const defaultBytes = new Map(); // variant -> Promise<Uint8Array>
 async function moduleBytes(variant, fetchFn) {
   let p = defaultBytes.get(variant);
   if (!p) {
-    const url = new URL(`../dist/${variant === 'threads' ? 'bertwasm-mt' : 'bertwasm'}.wasm`, import.meta.url);
-    p = (async () => {
-      if (isNode) return new Uint8Array(await nodeFs.promises.readFile(nodeUrl.fileURLToPath(url)));
-      const r = await fetchFn(url.href);
-      if (!r.ok) throw new BertError('NETWORK', `wasm: HTTP ${r.status} for ${r.url}`);
-      return new Uint8Array(await r.arrayBuffer());
-    })();
+    const file = variant === 'threads' ? 'bertwasm-mt' : 'bertwasm';
+    p = wasmBytes(new URL(`../dist/${file}.wasm`, import.meta.url).href, fetchFn, bundledWasm(variant));
     defaultBytes.set(variant, p);
     p.catch(() => defaultBytes.delete(variant));
   }
@@ -282,51 +277,97 @@ function threadsAvailable() {
   return globalThis.crossOriginIsolated === true;
 }
 
+// Where a wasm module comes from, named in its errors: the caller's options.wasm, or one of ours
+// (bundledWasm). Bytes that do not compile are the caller's fault (INVALID_ARGUMENT) for the first;
+// for ours, NETWORK when the server sent something else (an HTML page in its place), else INTERNAL.
+const CUSTOM_WASM = 'options.wasm';
+const bundledWasm = (variant) => `bundled dist/${variant === 'threads' ? 'bertwasm-mt' : 'bertwasm'}.wasm`;
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
+
 // options.wasm (or the bundled module's URL) -> WebAssembly.Module. Errors are BertErrors: a
-// location that cannot be read is NETWORK (INVALID_ARGUMENT for a local path), bytes that do not
-// compile are INVALID_ARGUMENT.
-async function compileWasm(src, fetchFn) {
+// location that cannot be read is NETWORK (INVALID_ARGUMENT for a local path given as
+// options.wasm), bytes that do not compile: see compileBytes.
+async function compileWasm(src, fetchFn, label = CUSTOM_WASM) {
   if (src instanceof WebAssembly.Module) return src;
   if (typeof src === 'string' || src instanceof URL) {
     const url = String(src);
-    if (isNode && !/^(https?|data|blob):/i.test(url)) {
-      const path = url.startsWith('file:') ? nodeUrl.fileURLToPath(url) : url;
-      let bytes;
-      try {
-        bytes = await nodeFs.promises.readFile(path);
-      } catch (e) {
-        throw new BertError('INVALID_ARGUMENT', `options.wasm: cannot read ${path}: ${e && e.message}`, { cause: e });
-      }
-      return compileBytes(bytes);
-    }
-    try {
-      src = await fetchFn(url);
-    } catch (e) {
-      throw new BertError('NETWORK', `options.wasm: fetch ${url}: ${e && e.message ? e.message : e}`, { cause: e });
-    }
+    if (isLocalWasm(url)) return compileBytes(await readWasmFile(url, label), label);
+    src = await fetchWasm(url, fetchFn, label);
   }
   if (typeof Response !== 'undefined' && src instanceof Response) {
-    if (!src.ok) throw new BertError('NETWORK', `options.wasm: HTTP ${src.status}${src.url ? ` for ${src.url}` : ''}`);
+    checkResponse(src, label);
     if (WebAssembly.compileStreaming && /application\/wasm/.test(src.headers.get('content-type') || ''))
-      return compileBytes(src, WebAssembly.compileStreaming);
-    let bytes;
-    try {
-      bytes = await src.arrayBuffer();
-    } catch (e) {
-      throw new BertError('NETWORK', `options.wasm: reading ${src.url}: ${e && e.message}`, { cause: e });
-    }
-    return compileBytes(bytes);
+      return compileBytes(src, label, WebAssembly.compileStreaming);
+    return compileBytes(await responseBytes(src, label), label);
   }
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return compileBytes(src);
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return compileBytes(src, label);
   throw invalid('options.wasm must be a WebAssembly.Module, a URL, a Response or the wasm bytes');
 }
 
-async function compileBytes(src, compile = WebAssembly.compile) {
+// The bytes of a wasm module at a URL or (Node) path, with compileWasm's errors.
+async function wasmBytes(url, fetchFn, label) {
+  if (isLocalWasm(url)) return readWasmFile(url, label);
+  const r = await fetchWasm(url, fetchFn, label);
+  checkResponse(r, label);
+  return responseBytes(r, label);
+}
+
+const isLocalWasm = (url) => isNode && !/^(https?|data|blob):/i.test(url);
+
+// A missing bundled file is a broken install (INTERNAL); a bad path in options.wasm is the caller's.
+async function readWasmFile(url, label) {
+  const path = url.startsWith('file:') ? nodeUrl.fileURLToPath(url) : url;
+  try {
+    return new Uint8Array(await nodeFs.promises.readFile(path));
+  } catch (e) {
+    throw new BertError(label === CUSTOM_WASM ? 'INVALID_ARGUMENT' : 'INTERNAL', `${label}: cannot read ${path}: ${msgOf(e)}`, { cause: e });
+  }
+}
+
+async function fetchWasm(url, fetchFn, label) {
+  try {
+    return await fetchFn(url);
+  } catch (e) {
+    throw new BertError('NETWORK', `${label}: fetch ${url}: ${msgOf(e)}`, { cause: e });
+  }
+}
+
+function checkResponse(r, label) {
+  if (r.ok) return;
+  cancelBody(r);
+  throw new BertError('NETWORK', `${label}: HTTP ${r.status}${r.url ? ` for ${r.url}` : ''}`);
+}
+
+async function responseBytes(r, label) {
+  try {
+    return new Uint8Array(await r.arrayBuffer());
+  } catch (e) {
+    throw new BertError('NETWORK', `${label}: reading ${r.url || 'the response'}: ${msgOf(e)}`, { cause: e });
+  }
+}
+
+// Every compile goes through here, so a bad module is a BertError naming where it came from.
+async function compileBytes(src, label, compile = WebAssembly.compile) {
   try {
     return await compile(src);
   } catch (e) {
-    throw new BertError('INVALID_ARGUMENT', `options.wasm is not a valid WebAssembly module: ${e && e.message}`, { cause: e });
+    // Not a CompileError: compileStreaming's body failed mid-stream.
+    if (!(e instanceof WebAssembly.CompileError))
+      throw new BertError('NETWORK', `${label}: reading ${src.url || 'the response'}: ${msgOf(e)}`, { cause: e });
+    if (label === CUSTOM_WASM)
+      throw new BertError('INVALID_ARGUMENT', `${label} is not a valid WebAssembly module: ${msgOf(e)}`, { cause: e });
+    // (In Node the bundled module is a local file: not wasm there is a broken install.)
+    if (!isNode && !isWasm(src))
+      throw new BertError('NETWORK', `${label}: the server sent something that is not wasm (an HTML page in its place?)`, { cause: e });
+    throw new BertError('INTERNAL', `${label} does not compile: ${msgOf(e)}`, { cause: e });
   }
+}
+
+// Bytes that start as a wasm binary (a Response from compileStreaming was sent as application/wasm).
+function isWasm(src) {
+  if (!(src instanceof ArrayBuffer || ArrayBuffer.isView(src))) return true;
+  const b = src instanceof ArrayBuffer ? new Uint8Array(src) : new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  return WASM_MAGIC.every((x, i) => b[i] === x);
 }
 
 // A module built with pthreads imports its (shared) memory; the single-threaded one exports it.
@@ -518,14 +559,11 @@ async function createRuntime(variant, custom, threads, fetchFn, cap) {
   } else if (cap && cap.lim && !cap.lim.imported) {
     // The single-threaded module defines (and exports) its memory: compile a copy whose memory
     // section declares the derived maximum.
-    mod = await WebAssembly.compile(withMemoryMaximum(cap.bytes, cap.lim, cap.pages));
+    mod = await compileBytes(withMemoryMaximum(cap.bytes, cap.lim, cap.pages), bundledWasm(variant));
   }
   // The bytes already read for the memory limits: compiled as they are, not downloaded again.
-  if (!mod && cap && cap.bytes) mod = await WebAssembly.compile(cap.bytes);
-  if (!mod) {
-    const url = new URL(`../dist/${base}.wasm`, import.meta.url);
-    mod = isNode ? await compileWasm(url.href) : await compileWasm(url.href, fetchFn);
-  }
+  if (!mod && cap && cap.bytes) mod = await compileBytes(cap.bytes, bundledWasm(variant));
+  if (!mod) mod = await compileWasm(new URL(`../dist/${base}.wasm`, import.meta.url).href, fetchFn, bundledWasm(variant));
   const poolSize = variant === 'threads' ? threads : 0;
   if (variant === 'threads' && !isNode) Object.assign(settings, await pthreadScripts());
   // A module that does not fit the glue (a foreign options.wasm) fails in receive(), and a pthread
@@ -543,7 +581,7 @@ async function createRuntime(variant, custom, threads, fetchFn, cap) {
         if (P) for (const w of P.unusedWorkers) guardWorkerStart(w, (e) => { P.terminateAllThreads(); refuse(e); });
       }).catch((e) => refuse(
         new BertError(custom ? 'INVALID_ARGUMENT' : 'INTERNAL',
-          `${custom ? 'options.wasm is not a bertwasm module' : 'cannot instantiate the wasm module'}: ${e && e.message}`, { cause: e })));
+          `${custom ? 'options.wasm is not a bertwasm module' : 'cannot instantiate the wasm module'}: ${msgOf(e)}`, { cause: e })));
       return {};
     },
     // The library prints nothing (the glue's warnings, such as the one about blocking the main
@@ -678,7 +716,7 @@ function fileError(path, e) {
   const code = e && e.code;
   if (code === 'ENOENT') return new BertError('BAD_MODEL', `${path}: not found`, { cause: e });
   if (code === 'ENOTDIR') return new BertError('INVALID_ARGUMENT', `${path}: a part of the path is a file, not a folder`, { cause: e });
-  return new BertError('BAD_MODEL', `${path}: cannot read: ${e && e.message}`, { cause: e });
+  return new BertError('BAD_MODEL', `${path}: cannot read: ${msgOf(e)}`, { cause: e });
 }
 
 const enc = new TextEncoder();
@@ -817,9 +855,12 @@ function fromResponse(r, url) {
   return reader;
 }
 
-// An error about a file, prefixed with where the file came from (when known).
-function located(e, from) {
-  if (from && e instanceof BertError && !e.message.startsWith(from)) e.message = `${from}: ${e.message}`;
+// An error about a file, prefixed with where the file came from (when known). A message that
+// already starts with the file's name ("vocab.txt: empty") gets its location in place of the name.
+function located(e, from, name) {
+  if (!from || !(e instanceof BertError) || e.message.startsWith(from)) return e;
+  const named = name && e.message.startsWith(name + ':');
+  e.message = named ? from + e.message.slice(name.length) : `${from}: ${e.message}`;
   return e;
 }
 
@@ -984,7 +1025,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       } finally {
         if (big) M._free(buf);
       }
-      if (s) throw located(loaderError(s), from);
+      if (s) throw located(loaderError(s), from, name);
     }
 
     checkpoint();
@@ -1021,13 +1062,18 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
       if (first) progress({ phase: 'plan', loaded, total, plan, wasmMemory: rt.memorySize() });
       progress({ phase: 'weights', loaded: Math.min(loaded, total || loaded), total: total || loaded, wasmMemory: rt.memorySize() });
     };
-    // A malformed weight file: say which one.
-    const badWeights = (e) => (e.code === 'BAD_MODEL' ? located(e, reader.path || reader.source) : e);
+    // A malformed weight file: say which one. The core reports some small-file errors (an empty
+    // vocab.txt) only when the weights are written: those name the small file.
+    const badWeights = (e) => {
+      if (e.code !== 'BAD_MODEL') return e;
+      const small = files.find(([name]) => e.message.startsWith(name + ':'));
+      return small ? located(e, small[2], small[0]) : located(e, reader.path || reader.source);
+    };
     const readFail = (e) => {
       if (signal && signal.aborted) return abortError(signal);
       if (e instanceof BertError) return e; // from halted
       if (reader.path) return fileError(reader.path, e);
-      return new BertError('NETWORK', `reading the weights from ${where}: ${e && e.message ? e.message : e}`, { cause: e });
+      return new BertError('NETWORK', `reading the weights from ${where}: ${msgOf(e)}`, { cause: e });
     };
     if (reader.readInto) {
       // Node file: window-sized synchronous reads into wasm memory; every NODE_READ bytes a

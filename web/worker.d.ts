@@ -32,5 +32,14 @@ export class RemoteModel {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** As load() from 'bertwasm'; `fetch` is not accepted (use `headers`). */
-export function load(source: ModelSource, options?: Omit<LoadOptions, 'fetch'>): Promise<RemoteModel>;
+/** Options of load() from 'bertwasm', less what cannot cross to a worker. */
+export interface WorkerLoadOptions extends Omit<LoadOptions, 'fetch' | 'wasm'> {
+  /** A precompiled module, a URL or the bytes (a Response does not cross to the worker). */
+  wasm?: WebAssembly.Module | string | URL | ArrayBuffer | ArrayBufferView;
+}
+
+/**
+ * As load() from 'bertwasm'; `fetch` is not accepted (use `headers`). A worker that dies rejects
+ * the calls in flight and every later one with INTERNAL.
+ */
+export function load(source: ModelSource, options?: WorkerLoadOptions): Promise<RemoteModel>;

@@ -69,7 +69,8 @@ async function spawn(signal) {
   try {
     await new Promise((resolve, reject) => {
       const end = (f) => (x) => { if (!settled) { settled = true; f(x); } };
-      port.on(end((m) => { if (m && m.ready) resolve(); }));
+      const ready = end(resolve); // only 'ready' ends the start: other messages are not for it
+      port.on((m) => { if (m && m.ready) ready(); });
       port.onError(end((e) => startFailure(e).then(reject)));
       onAbort = end(() => reject(abortError()));
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
@@ -116,7 +117,7 @@ function toError(e) {
 // postMessage throws (DataCloneError) for values that cannot be copied to the worker: functions,
 // symbols, class instances holding such things.
 function uncloneable(what, e) {
-  return new BertError('INVALID_ARGUMENT', `bertwasm/worker: ${what} cannot be sent to the worker: ${e && e.message ? e.message : e}`, { cause: e });
+  return new BertError('INVALID_ARGUMENT', `bertwasm/worker: ${what} cannot be sent to the worker: ${msgOf(e)}`, { cause: e });
 }
 
 // Relative URLs must resolve against the page, not the worker script.
@@ -162,6 +163,7 @@ export class RemoteModel {
     this._pending = new Map();
     this._next = 1;
     this._disposed = false;
+    this._dead = null; // the error the worker died with: every later call rejects with it
     Object.assign(this, { plan: info.plan, config: info.config, dim: info.dim, backend: info.backend, threads: info.threads });
     this._memory = info.memory;
   }
@@ -171,6 +173,7 @@ export class RemoteModel {
 
   _call(op, args, transfer = []) {
     if (this._disposed) return Promise.reject(new BertError('DISPOSED', 'the model has been disposed'));
+    if (this._dead) return Promise.reject(this._dead); // nothing would ever answer
     const id = this._next++;
     return new Promise((resolve, reject) => {
       try {
@@ -194,6 +197,10 @@ export class RemoteModel {
   _fail(err) {
     for (const p of this._pending.values()) p.reject(err);
     this._pending.clear();
+  }
+  _die(err) {
+    this._dead = err;
+    this._fail(err);
   }
 
   async embed(input) {
@@ -265,7 +272,10 @@ export async function load(source, options = {}) {
     if (closing || (model && model._disposed)) return;
     const err = new BertError('INTERNAL', `bertwasm/worker: the worker failed: ${msgOf(e && e.error ? e.error : e)}`, { cause: e });
     loadReject(err);
-    if (model) model._fail(err);
+    if (!model) return;
+    model._die(err);
+    closing = true;
+    Promise.resolve(port.terminate()).catch(() => {}); // a browser worker may linger after an error
   });
   const onAbort = () => port.post({ id: 0, op: 'abort' });
   if (signal) {

@@ -218,6 +218,26 @@ test('the library on another origin (a CDN with CORS): worker mode works on plai
   } finally { await cdn.close(); }
 });
 
+test('the bundled wasm answered with a 404 or an HTML page: NETWORK naming it, also with memoryBudget', { skip }, async () => {
+  for (const [what, server] of [['404', { missing: ['/dist/bertwasm.wasm'] }],
+    ['html', { pages: { '/blank.html': BLANK, '/dist/bertwasm.wasm': BLANK } }]]) {
+    const h = await hostedPage(server);
+    try {
+      for (const options of [{}, { memoryBudget: 64 << 20 }]) {
+        const r = await h.page.evaluate(async (options) => {
+          const { load, BertError } = await import('/web/index.js');
+          return load('/tests/fixtures/tiny/', options).then(() => 'loaded',
+            (e) => ({ bert: e instanceof BertError, code: e.code, message: e.message }));
+        }, options);
+        const label = `${what} ${JSON.stringify(options)}: ${JSON.stringify(r)}`;
+        assert.equal(r.bert, true, label);
+        assert.equal(r.code, 'NETWORK', label);
+        assert.match(r.message, /^bundled dist\/bertwasm\.wasm: /, label);
+      }
+    } finally { await h.close(); }
+  }
+});
+
 test('worker script missing: NETWORK naming it; slow to arrive: the signal aborts the start at once', { skip }, async () => {
   const missing = await hostedPage({ missing: ['/web/worker-entry.js'] });
   try {
@@ -240,7 +260,7 @@ test('worker script missing: NETWORK naming it; slow to arrive: the signal abort
       return { code, msAfterAbort: performance.now() - t0 - 100 };
     });
     assert.equal(r.code, 'ABORTED');
-    assert.ok(r.msAfterAbort < 500, `load settled ${r.msAfterAbort} ms after the abort`);
+    assert.ok(r.msAfterAbort < 2000, `load settled ${r.msAfterAbort} ms after the abort`); // (generous: loaded CI runners)
     assert.ok(!slow.s.requests.some((p) => p.endsWith('.safetensors')), 'nothing downloaded after the abort');
   } finally { await slow.close(); }
 });
