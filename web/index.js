@@ -32,6 +32,8 @@
 // Concurrency: every Model method is queued per model, so overlapping calls are safe. All calls on
 // one instance are synchronous wasm calls between awaits, so models never see each other's scratch.
 
+import { isParts } from './parts.js';
+
 const TEXT_CAP = 256 * 1024;          // text window and weight-copy window (bytes)
 const MISC = 256;                     // out-params (encoding info, plan doubles, status)
 const PIECE_CHARS = Math.floor((TEXT_CAP - 8) / 3); // UTF-16 units that surely fit as UTF-8
@@ -739,8 +741,7 @@ async function partToBytes(v, name, opts) {
 // -> { files: [[name, bytes, where it came from (URL, path) or null]], weights: weight source,
 //      where: description }
 async function gatherSource(source, opts, progress) {
-  if (source && typeof source === 'object' && !(source instanceof URL) &&
-      ('weights' in source || 'config' in source)) {
+  if (isParts(source)) {
     const files = [];
     const add = async (name, v) => {
       const b = await partToBytes(v, name, opts);
@@ -955,10 +956,7 @@ async function loadModel(source, options) {
   // tokenizer size): read them first.
   const budgeted = opts.memoryBudget > 0;
   const era = epoch; // a shutdown() from here on ends this load (BAD_STATE)
-  const current = () => {
-    if (signal && signal.aborted) throw abortError(signal);
-    if (epoch !== era) throw shutdownError();
-  };
+  const current = () => stopIfEnded(signal, era);
   let rt, threads, files, weights, where;
   if (budgeted) {
     ({ files, weights, where } = await gatherSource(source, opts, progress));
@@ -975,6 +973,13 @@ async function loadModel(source, options) {
     rt.pending--;
     releaseIfIdle(rt);
   }
+}
+
+// Ends a load whose signal fired (ABORTED) or that shutdown() overtook (BAD_STATE): `era` is the
+// epoch it (or its instance) began in.
+function stopIfEnded(signal, era) {
+  if (signal && signal.aborted) throw abortError(signal);
+  if (epoch !== era) throw shutdownError();
 }
 
 async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype, pooling, normalize, progress) {
@@ -997,10 +1002,7 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
   };
   if (signal) signal.addEventListener('abort', onAbort, { once: true });
   rt.halts.add(halt);
-  const checkpoint = () => {
-    if (signal && signal.aborted) throw abortError(signal);
-    if (rt.closed) throw shutdownError();
-  };
+  const checkpoint = () => stopIfEnded(signal, rt.epoch); // (rt.closed, with the abort first)
   const loaderError = (s) => {
     const code = rt.statusName(s);
     const extra = {};

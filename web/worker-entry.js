@@ -2,6 +2,7 @@
 // web/worker.js: one model per worker, requests answered in order, results transferred. dispose()
 // terminates the worker (no message): that frees everything, also in the middle of a call.
 import { load } from './index.js';
+import { isParts, mapParts } from './parts.js';
 
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node) &&
   typeof self === 'undefined';
@@ -33,16 +34,7 @@ function revivePart(v) {
   }
   return v;
 }
-function reviveSource(source) {
-  if (!source || typeof source !== 'object' || !('weights' in source || 'config' in source)) return source;
-  const out = {};
-  for (const [k, v] of Object.entries(source)) {
-    out[k] = k === 'files' && v && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v).map(([name, f]) => [name, revivePart(f)]))
-      : revivePart(v);
-  }
-  return out;
-}
+const reviveSource = (source) => (isParts(source) ? mapParts(source, revivePart) : source);
 
 function snapshot(m) {
   return { plan: m.plan, config: m.config, dim: m.dim, backend: m.backend, threads: m.threads, memory: m.memory };

@@ -7,6 +7,7 @@
 //   const v = await model.embed('hello');
 //   await model.dispose();   // terminates the worker
 import { BertError, cosineSimilarity } from './index.js';
+import { isParts, mapParts } from './parts.js';
 
 export { BertError, cosineSimilarity };
 
@@ -143,15 +144,9 @@ function portable(source) {
     if (typeof ReadableStream !== 'undefined' && v instanceof ReadableStream) transfer.push(v);
     return v;
   };
-  const value = {};
-  for (const [k, v] of Object.entries(source)) {
-    value[k] = k === 'files' && v && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v).map(([name, f]) => [name, part(f)]))
-      : part(v);
-  }
+  const value = mapParts(source, part);
   return { value, transfer };
 }
-const isParts = (s) => !!s && typeof s === 'object' && ('weights' in s || 'config' in s);
 
 const cancelStreams = (list) => {
   for (const t of list) if (typeof ReadableStream !== 'undefined' && t instanceof ReadableStream) t.cancel().catch(() => {});

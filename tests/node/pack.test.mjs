@@ -19,7 +19,7 @@ test('npm pack -> install into an empty folder -> examples/node runs', async () 
     const tgz = path.join(tmp, info.filename);
     console.log(`# packed ${info.filename}: ${info.size} bytes (${(info.size / 1024).toFixed(1)} KiB), unpacked ${info.unpackedSize} bytes, ${info.entryCount} files`);
     const files = new Map(info.files.map((f) => [f.path, f.size]));
-    for (const f of ['package.json', 'web/index.js', 'web/index.d.ts', 'web/worker.js', 'web/worker.d.ts', 'web/worker-entry.js',
+    for (const f of ['package.json', 'web/index.js', 'web/index.d.ts', 'web/worker.js', 'web/worker.d.ts', 'web/worker-entry.js', 'web/parts.js',
       'dist/bertwasm.js', 'dist/bertwasm.wasm', 'dist/bertwasm-mt.js', 'dist/bertwasm-mt.wasm', 'dist/bertwasm-mt.worker.cjs',
       'examples/node/nearest.mjs']) assert.ok(files.has(f), `${f} missing from the package`);
     for (const f of files.keys()) assert.ok(!/^(src|tests|build|node_modules)\//.test(f), `${f} should not be packed`);

@@ -347,7 +347,7 @@ describe('loading', () => {
     try {
       fs.mkdirSync(path.join(dir, 'web'));
       fs.mkdirSync(path.join(dir, 'dist'));
-      fs.copyFileSync(path.join(ROOT, 'web/index.js'), path.join(dir, 'web/index.js'));
+      for (const f of ['index.js', 'parts.js']) fs.copyFileSync(path.join(ROOT, 'web', f), path.join(dir, 'web', f));
       for (const f of ['bertwasm.js', 'bertwasm-mt.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(dir, 'dist', f));
       const I = await import(pathToFileURL(path.join(dir, 'web/index.js')).href);
       for (const wasm of ['<!doctype html><title>not found</title>', null]) {
@@ -721,7 +721,7 @@ describe('worker mode: parts, dispose, startup', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertwasm-noentry-'));
     try {
       fs.mkdirSync(path.join(dir, 'web'));
-      for (const f of ['index.js', 'worker.js']) fs.copyFileSync(path.join(ROOT, 'web', f), path.join(dir, 'web', f));
+      for (const f of ['index.js', 'parts.js', 'worker.js']) fs.copyFileSync(path.join(ROOT, 'web', f), path.join(dir, 'web', f));
       fs.symlinkSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'));
       const W = await import(pathToFileURL(path.join(dir, 'web/worker.js')).href);
       const err = await within(W.load(TINY), 10000);
