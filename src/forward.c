@@ -491,8 +491,8 @@ bert_status bert_classify(bert_model *m, const int32_t *ids, const int32_t *type
     bert_status st = forward(&f, m, ids, type_ids, seq_lens, n_seq, 1);
     if (st) return st;
 
-    // 6. Head on each sequence's [CLS] state (row s: forward kept only those): pooled = tanh(Wp h + bp) (BertPooler, when the
-    //    checkpoint has one), logits = Wc pooled + bc.
+    // 6. Head on each sequence's [CLS] state (row s: forward kept only those): pooled =
+    //    tanh(Wp h + bp) (BertPooler, when the checkpoint has one), logits = Wc pooled + bc.
     float *tmp = f.thread, *pooled = f.thread + E; // thread 0 scratch is free now
     for (int32_t s = 0; s < n_seq; s++) {
         const float *h = f.x + (int64_t)s * E;

@@ -430,21 +430,14 @@ static ssize_t read_full(int fd, const char *path, void *buf, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Loading: small files into the loader, then model.safetensors in chunks.
 
-// The loader reports a failure of a small file that it could only judge once the weights began (a
-// vocab.txt that did not parse, with no tokenizer.json) with that file's name first: name that file
-// rather than the weights.
+// The one small-file failure the loader can judge only once the weights begin (a vocab.txt that
+// did not parse, with no tokenizer.json) comes as "vocab.txt: ...": name that file, not the weights.
 static void loader_error(bert_loader *ld, const char *path, bert_status st) {
     const char *msg = bert_loader_error(ld), *slash = strrchr(path, '/');
-    const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-    static const char *const small[] = {"vocab.txt", "tokenizer.json", "config.json"};
-    for (size_t i = 0; i < sizeof small / sizeof small[0] && !strcmp(path + dir_len, "model.safetensors"); i++) {
-        const size_t n = strlen(small[i]);
-        if (!strncmp(msg, small[i], n) && msg[n] == ':') {
-            fprintf(stderr, "bertwasm: %.*s%s: %s:%s\n", (int)dir_len, path, small[i], bert_status_name(st), msg + n + 1);
-            return;
-        }
-    }
-    errorf(path, "%s: %s", bert_status_name(st), msg);
+    const int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    if (!strcmp(path + dir_len, "model.safetensors") && !strncmp(msg, "vocab.txt:", 10))
+        fprintf(stderr, "bertwasm: %.*svocab.txt: %s:%s\n", dir_len, path, bert_status_name(st), msg + 10);
+    else errorf(path, "%s: %s", bert_status_name(st), msg);
 }
 
 static bert_load_params make_params(const cli_opts *o) {

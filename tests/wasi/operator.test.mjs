@@ -89,37 +89,29 @@ for (const v of VARIANT_NAMES) {
   });
 
   test(`${v}: --format npy to stdout needs an empty file at offset 0, not in append mode`, () => {
+    // embeds two texts as npy into `file` opened with `flags` as the command's stdout
+    const npyInto = (file, flags) => {
+      const fd = fs.openSync(file, flags);
+      try {
+        return run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
     const f = path.join(dir, `pre-${v}.npy`);
     fs.writeFileSync(f, 'PRE\n');
-    let fd = fs.openSync(f, 'a');
-    let r;
-    try {
-      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
-    } finally {
-      fs.closeSync(fd);
-    }
+    let r = npyInto(f, 'a');
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--format npy needs an empty, seekable output/);
     assert.equal(fs.readFileSync(f, 'utf8'), 'PRE\n', 'the file is untouched');
 
     // appending to an empty file: refused (native), or the misplaced header is detected (WASI,
     // where node:wasi cannot tell append mode apart)
-    const g = path.join(dir, `app-${v}.npy`);
-    fd = fs.openSync(g, 'a');
-    try {
-      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
-    } finally {
-      fs.closeSync(fd);
-    }
+    r = npyInto(path.join(dir, `app-${v}.npy`), 'a');
     assert.notEqual(r.code, 0, 'an npy whose header could not be patched in place is a failure');
 
     const h = path.join(dir, `ok-${v}.npy`);
-    fd = fs.openSync(h, 'w');
-    try {
-      r = run(v, ['embed', '--model', TINY, '--format', 'npy', 'a', 'b'], { stdoutFd: fd });
-    } finally {
-      fs.closeSync(fd);
-    }
+    r = npyInto(h, 'w');
     assert.equal(r.code, 0, r.stderr);
     const bytes = fs.readFileSync(h);
     assert.equal(bytes.subarray(1, 6).toString('latin1'), 'NUMPY');
