@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the WASI command-line tool (wasm32-wasi preview1, clang-22 + Debian wasi-libc):
 #   dist/bertwasm-wasi.wasm          -msimd128
-#   dist/bertwasm-wasi-relaxed.wasm  -msimd128 -mrelaxed-simd (kernels take their relaxed paths
-#                                    where src/kernels.c has them under __wasm_relaxed_simd__)
+#   dist/bertwasm-wasi-relaxed.wasm  -msimd128 -mrelaxed-simd (the same C; clang then emits
+#                                    f32x4.relaxed_madd/min/max in the f32 math - docs/bench.md says
+#                                    why the integer dot products stay on i32x4.dot_i16x8_s)
 # Then checks both with wasm-validate and that they import only wasi_snapshot_preview1.
 # Env: CC_WASI (default clang-22), BERT_WASI_CFLAGS (extra flags), BERT_WASI_BUILD_DIR (default build-wasi).
 set -euo pipefail

