@@ -34,7 +34,7 @@ struct bert_threadpool {
     _Atomic uint32_t generation; // bumped (release) after the job fields are written
     _Atomic int32_t pending;     // workers still running the current job
     _Atomic int stop;
-    _Atomic int32_t next_chunk;  // the next chunk of the current job to take
+    _Atomic int32_t next_item;   // the first item of the current job not yet taken
     // the current job
     int32_t job_n;
     bert_task_fn job_fn;
@@ -44,20 +44,23 @@ struct bert_threadpool {
 #endif
 };
 
-// Threads take the job's chunks (CHUNKS_PER_THREAD per thread, contiguous) from a shared counter
-// rather than one fixed slice each: on a busy or virtualized machine one core can run slower than
-// the other for a while, and a fixed split would leave the faster thread waiting.
-#define CHUNKS_PER_THREAD 4
-
+// Threads take the job's items in shrinking chunks from a shared counter (guided scheduling):
+// each claim is 1/(2 n) of what is left, at least one item. A fixed split per thread would leave
+// the faster thread waiting whenever one core of a busy or virtualized machine runs slower; equal
+// chunks (4 per thread until session 6) left one thread idle for up to a whole chunk at the end of
+// every call - at batch 1, where a forward pass is ~60 short calls, both threads spent 15-17% of a
+// query waiting (node --cpu-prof). The last claims here are single items.
 static void run_slice(bert_threadpool *p, int32_t thread) {
-    const int64_t n = p->job_n;
-    int64_t nc = (int64_t)p->n * CHUNKS_PER_THREAD;
-    if (nc > n) nc = n;
-    for (;;) {
-        const int64_t c = atomic_fetch_add_explicit(&p->next_chunk, 1, memory_order_relaxed);
-        if (c >= nc) break;
-        const int32_t begin = (int32_t)(n * c / nc), end = (int32_t)(n * (c + 1) / nc);
-        if (begin < end) p->job_fn(p->job_ctx, begin, end, thread);
+    const int32_t n = p->job_n, div = 2 * p->n;
+    int32_t cur = atomic_load_explicit(&p->next_item, memory_order_relaxed);
+    while (cur < n) {
+        int32_t take = (n - cur) / div;
+        if (take < 1) take = 1;
+        if (!atomic_compare_exchange_weak_explicit(&p->next_item, &cur, cur + take, memory_order_relaxed,
+                                                   memory_order_relaxed))
+            continue; // cur now holds the counter's current value
+        p->job_fn(p->job_ctx, cur, cur + take, thread);
+        cur = atomic_load_explicit(&p->next_item, memory_order_relaxed);
     }
 }
 
@@ -162,7 +165,7 @@ void bert_parallel_for(bert_threadpool *p, int32_t n, bert_task_fn fn, void *ctx
     p->job_fn = fn;
     p->job_ctx = ctx;
     atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    atomic_store_explicit(&p->next_chunk, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->next_item, 0, memory_order_relaxed);
     pthread_mutex_lock(&p->mu); // a worker past its spin checks generation under the mutex
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->work_cv);
