@@ -167,8 +167,8 @@ const SETS = QUICK ? {
   tiny: 'short:32:64,short:1:16,t128:8:8',
   minilm: 'short:32:64,short:1:16,t128:8:8',
 } : {
-  minilm: 'short:32:256,short:1:64,t128:16:32,t512:4:8',
-  'minilm-outliers': 'short:32:256,short:1:64',
+  minilm: 'short:32:256,short:1:256,t128:16:32,t512:4:8',
+  'minilm-outliers': 'short:32:256,short:1:256',
   'bert-base': 'short:32:64,short:1:16,t128:8:16,t512:2:4',
   'bert-large': 'short:8:8,short:1:2',
 };
