@@ -510,6 +510,17 @@ static void pack_tile_q(const int16_t *xq, const float *xd, int32_t t, int32_t n
     }
 }
 
+// One block's exact int32 sums of nt tokens x 8 outputs (s[t * 2 + h]: outputs 4h .. 4h + 3) scaled
+// by d_w[o] (ws, the panel's 8 block scales) * d_x[t] (xsb) and added into out[t * 8 + o].
+BERT_INLINE void add_scaled_block(const v128_t *s, int nt, const float *ws, const float *xsb, float *out) {
+    const v128_t ws0 = wasm_v128_load(ws), ws1 = wasm_v128_load(ws + 4);
+    for (int i = 0; i < 2 * nt; i++) {
+        const v128_t scale = wasm_f32x4_mul(i & 1 ? ws1 : ws0, F4(xsb[i / 2]));
+        wasm_v128_store(out + 4 * i,
+                        wasm_f32x4_add(wasm_v128_load(out + 4 * i), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s[i]), scale)));
+    }
+}
+
 // 4 tokens x 8 outputs on a widened panel: per block, exact int32 sums in the outputs' lanes (a
 // splatted activation pair against two k pair vectors), then scaled by d_w[o] * d_x[t] into
 // out[t * 8 + o] (in memory).
@@ -540,12 +551,7 @@ BERT_NO_UNROLL
             s31 = wasm_i32x4_add(s31, wasm_i32x4_dot_i16x8(xv, w1));
         }
         const v128_t s[8] = {s00, s01, s10, s11, s20, s21, s30, s31};
-        const v128_t ws0 = wasm_v128_load(sc + (size_t)b * PANEL), ws1 = wasm_v128_load(sc + (size_t)b * PANEL + 4);
-        for (int i = 0; i < 8; i++) {
-            const v128_t scale = wasm_f32x4_mul(i & 1 ? ws1 : ws0, F4(xs[(size_t)b * TILE + i / 2]));
-            wasm_v128_store(out + 4 * i,
-                            wasm_f32x4_add(wasm_v128_load(out + 4 * i), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s[i]), scale)));
-        }
+        add_scaled_block(s, 4, sc + (size_t)b * PANEL, xs + (size_t)b * TILE, out);
     }
 }
 
@@ -570,12 +576,7 @@ BERT_NO_UNROLL
             s11 = wasm_i32x4_add(s11, wasm_i32x4_dot_i16x8(xv, w1));
         }
         const v128_t s[4] = {s00, s01, s10, s11};
-        const v128_t ws0 = wasm_v128_load(sc + (size_t)b * PANEL), ws1 = wasm_v128_load(sc + (size_t)b * PANEL + 4);
-        for (int i = 0; i < 4; i++) {
-            const v128_t scale = wasm_f32x4_mul(i & 1 ? ws1 : ws0, F4(xs[(size_t)b * TILE + i / 2]));
-            wasm_v128_store(out + 4 * i,
-                            wasm_f32x4_add(wasm_v128_load(out + 4 * i), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s[i]), scale)));
-        }
+        add_scaled_block(s, 2, sc + (size_t)b * PANEL, xs + (size_t)b * TILE, out);
     }
 }
 
