@@ -104,3 +104,41 @@ test('sentences: deterministic, with the token counts the benchmark reports', as
   for (const t of a.t512.slice(0, 4)) assert.equal(len(t), 512);
   assert.ok(!a.short.some((t) => t.includes('[UNK]') || /\n/.test(t)));
 });
+
+// The paired stage's protocol (run.mjs Server, measure.mjs serve): a worker loads, warms up, says
+// READY, runs each window it is sent on exactly the sentences asked for, and exits on request.
+for (const [name, worker, extra] of [
+  ['bertwasm web', 'bertwasm_worker.mjs', ['--impl', 'web', '--dtype', 'q8', '--threads', '1']],
+  ['onnxruntime-web', 'ref_worker.mjs', ['--runtime', 'web', '--dtype', 'fp32', '--threads', '1']],
+]) {
+  test(`paired windows: ${name} worker in --serve mode`, async () => {
+    const textsFile = path.join(tmp, 'texts.json');
+    if (!fs.existsSync(textsFile)) fs.writeFileSync(textsFile, JSON.stringify({ sets: makeSets(path.join(dir, 'vocab.txt')) }));
+    const { spawn } = await import('node:child_process');
+    const readline = await import('node:readline');
+    const child = spawn(process.execPath, [path.join(HERE, worker), ...extra, '--model', dir, '--texts', textsFile,
+      '--sets', 'short:4:8,short:1:2', '--serve'], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async () => {
+      for (;;) {
+        const { value, done } = await lines.next();
+        assert.ok(!done, `worker ended early:\n${stderr.slice(-2000)}`);
+        if (/^(READY|WINDOW )/.test(value)) return value;
+      }
+    };
+    assert.equal(await next(), 'READY');
+    for (const [batch, count] of [[4, 10], [1, 3]]) {
+      child.stdin.write(JSON.stringify({ set: 'short', batch, count, offset: 5 }) + '\n');
+      const w = JSON.parse((await next()).slice('WINDOW '.length));
+      assert.equal(w.sentences, count);
+      assert.equal(w.batch_ms.length, Math.ceil(count / batch));
+      assert.ok(w.seconds > 0 && w.batch_ms.every((x) => x > 0));
+      assert.ok(w.cpu_after >= w.cpu_before);
+    }
+    child.stdin.end(JSON.stringify({ exit: true }) + '\n');
+    const code = await new Promise((res) => child.on('exit', res));
+    assert.equal(code, 0, stderr.slice(-2000));
+  });
+}

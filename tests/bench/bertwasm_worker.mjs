@@ -13,6 +13,7 @@
 // usage: node tests/bench/bertwasm_worker.mjs --impl web|wasi|wasi-relaxed|native --model DIR
 //          --dtype q8|q4|f16|f32 --threads N --texts FILE.json --sets short:32:256,...
 //          [--max-tokens N] [--max-batch N] [--max-seconds S] [--warmup-batch N] [--dump FILE] [--cli PATH]
+//          [--serve]   (web only: after loading, run the windows run.mjs asks for on stdin; see measure.mjs)
 // Prints `BENCH_RESULT {json}`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs, memStatus, parseSets, runSets, emit, loadTexts } from './measure.mjs';
+import { parseArgs, memStatus, parseSets, runSets, serve, emit, loadTexts } from './measure.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -64,6 +65,11 @@ async function runWeb() {
   if (args.dump) {
     const rows = rowsOf(await embed(textSets.short.slice(0, 8)), 8);
     fs.writeFileSync(args.dump, JSON.stringify({ dims: [8, dims], data: rows.flat() }));
+  }
+  if (args.serve) { // paired windows for run.mjs (measure.mjs serve)
+    await serve(embed, textSets, sets, { warmupBatch: Number(args['warmup-batch'] || 0) });
+    m.dispose();
+    process.exit(0);
   }
   const results = await runSets(embed, textSets, sets, { maxSeconds, warmupBatch: Number(args['warmup-batch'] || 0), log });
   const memEnd = memStatus();

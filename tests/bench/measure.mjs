@@ -2,6 +2,7 @@
 // process's own memory from /proc/self/status, and the timed embedding loop. A worker prints one
 // line `BENCH_RESULT {json}` on stdout; run.mjs reads it.
 import fs from 'node:fs';
+import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 
 export function parseArgs(argv) {
@@ -83,6 +84,47 @@ export async function runSets(embed, textSets, sets, { maxSeconds = 60, warmupBa
     results.push(r);
   }
   return results;
+}
+
+// --serve: the paired mode of run.mjs. After loading, the worker warms up on one batch of each set,
+// prints `READY`, then runs one window per command line on stdin, {"set", "batch", "count",
+// "offset"}, answering `WINDOW {json}` (sentences, seconds, per-batch latencies, and the process's
+// CPU time before and after, so that run.mjs can also see CPU used while the worker sat idle).
+// run.mjs alternates short windows of several loaded workers: drift on a shared machine hits all
+// of them alike instead of whichever rows ran in a slow minute. Returns on {"exit": true} or EOF.
+export async function serve(embed, textSets, sets, { warmupBatch = 0 } = {}) {
+  const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+  const pick = (texts, i, n) => Array.from({ length: n }, (_, j) => texts[(i + j) % texts.length]);
+  for (const s of sets) {
+    const texts = textSets[s.name];
+    if (!texts || !texts.length) throw new Error(`no texts for set ${s.name}`);
+    const wb = warmupBatch > 0 ? Math.min(warmupBatch, s.batch) : s.batch;
+    await embed(pick(texts, texts.length - wb, wb));
+  }
+  process.stdout.write('READY\n');
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const cmd = JSON.parse(line);
+    if (cmd.exit) break;
+    const texts = textSets[cmd.set];
+    if (!texts || !texts.length) throw new Error(`no texts for set ${cmd.set}`);
+    const lat = [];
+    let done = 0;
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    while (done < cmd.count) {
+      const n = Math.min(cmd.batch, cmd.count - done);
+      const t = performance.now();
+      await embed(pick(texts, (cmd.offset || 0) + done, n));
+      lat.push(+(performance.now() - t).toFixed(3));
+      done += n;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    process.stdout.write(`WINDOW ${JSON.stringify({ sentences: done, seconds: +seconds.toFixed(5), cpu_before: +cpu0.toFixed(4),
+      cpu_after: +cpuNow().toFixed(4), batch_ms: lat })}\n`);
+  }
+  rl.close();
 }
 
 export function emit(obj) {

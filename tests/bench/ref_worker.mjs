@@ -7,13 +7,14 @@
 //
 // usage: node tests/bench/ref_worker.mjs --model DIR --runtime web|node --threads N --dtype fp32|q8
 //          --texts FILE.json --sets short:1:64,short:32:256 [--max-seconds S] [--warmup-batch N] [--dump FILE] [--external-data]
+//          [--serve]   (after loading, run the windows run.mjs asks for on stdin; see measure.mjs)
 // Prints `BENCH_RESULT {json}` (load time, peak RSS during load and overall, sentences/s per set).
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, memStatus, parseSets, runSets, emit, loadTexts } from './measure.mjs';
+import { parseArgs, memStatus, parseSets, runSets, serve, emit, loadTexts } from './measure.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const model = path.resolve(args.model);
@@ -86,6 +87,11 @@ let dims = null;
     const r = await embed(textSets.short.slice(0, 8));
     fs.writeFileSync(args.dump, JSON.stringify({ dims: r.dims, data: Array.from(r.data) }));
   }
+}
+if (args.serve) { // paired windows for run.mjs (measure.mjs serve)
+  await serve(embed, textSets, parseSets(args.sets || 'short:32:64'), { warmupBatch: Number(args['warmup-batch'] || 0) });
+  await extractor.dispose?.();
+  process.exit(0);
 }
 const sets = runSets(embed, textSets, parseSets(args.sets || 'short:32:64'),
   { maxSeconds: Number(args['max-seconds'] || 60), warmupBatch: Number(args['warmup-batch'] || 0), log });
