@@ -20,7 +20,8 @@
 //   ff   (FFN_CHUNK, n_ff)  FFN intermediate of one chunk of tokens
 //   starts (max_batch) int32: where each sequence begins
 //   per thread: max(GEMM scratch (a packed weight panel + a packed block of tokens, kernels.c),
-//               attention scratch (4 score rows))
+//               attention scratch (4 score rows + the head's keys transposed, rows of n rounded
+//               up to 8))
 
 typedef struct {
     uint64_t x, ctx, qkv, ff, starts, thread; // byte offsets
@@ -57,7 +58,8 @@ static int ws_plan(const bert_hparams *hp, int32_t n_threads, ws_layout *l) {
     uint64_t qkv = align64(max_u64(T * 3 * E * 4, max_u64(qact_bytes(T, E), qact_bytes(CH, max_u64(E, F)))));
     uint64_t ff = align64(CH * F * 4);
     uint64_t gemm = bert_gemm_scratch_floats((int32_t)kmax) * 4;
-    uint64_t attn = 4 * L * 4;
+    const uint64_t L8 = (L + 7) & ~(uint64_t)7, HD = E / (uint64_t)hp->n_head;
+    uint64_t attn = (4 + HD) * L8 * 4;
     uint64_t pool = 2 * E * 4; // pooler / classifier vectors (thread 0)
     uint64_t th = align64(max_u64(max_u64(gemm, attn), pool));
     l->x = 0;
@@ -143,22 +145,18 @@ static void attn_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     float *sc = j->scratch + (size_t)thread * j->scratch_stride;
     for (int32_t u = begin; u < end; u++) {
         const int32_t s = u / j->n_head, h = u % j->n_head;
-        const int32_t n = j->seq_lens[s], s0 = j->seq_start[s];
+        const int32_t n = j->seq_lens[s], s0 = j->seq_start[s], n8 = (n + 7) & ~7;
         const float *q = j->qkv + (int64_t)s0 * 3 * E + (int64_t)h * hd;
         const float *k = q + E, *v = q + 2 * E;
-        float *scores = sc; // (4, n)
+        float *scores = sc, *kt = sc + 4 * (size_t)n8; // (4, n8), then the keys transposed (hd, n8)
+        bert_attn_pack_keys(k, 3 * E, n, hd, kt, n8);
         const int32_t nq = j->cls_only ? 1 : n;
         for (int32_t i0 = 0; i0 < nq; i0 += 4) {
             const int32_t ni = nq - i0 < 4 ? nq - i0 : 4;
-            bert_gemm_args qk = {
-                .n_tok = ni, .n_in = hd, .x = q + (int64_t)i0 * 3 * E, .ldx = 3 * E,
-                .wtype = BERT_TYPE_F32, .w = k, .w_row = (uint64_t)3 * E * 4,
-                .y = scores, .ldy = n, .act = BERT_EPI_NONE,
-            };
-            bert_gemm(&qk, 0, n, NULL);
-            for (int32_t i = 0; i < ni; i++) bert_softmax(scores + (size_t)i * n, n, j->scale);
+            bert_attn_qk(q + (int64_t)i0 * 3 * E, 3 * E, ni, kt, n8, n, hd, scores, n8);
+            for (int32_t i = 0; i < ni; i++) bert_softmax(scores + (size_t)i * n8, n, j->scale);
             const int64_t row = j->cls_only ? s : s0 + i0;
-            bert_attn_pv(scores, n, ni, n, v, 3 * E, hd, j->ctx + row * E + (int64_t)h * hd, E);
+            bert_attn_pv(scores, n8, ni, n, v, 3 * E, hd, j->ctx + row * E + (int64_t)h * hd, E);
         }
     }
 }

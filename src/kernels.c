@@ -767,6 +767,79 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
     }
 }
 
+// The head's n keys (rows ldk_rows floats apart) as hd rows of ldk floats; columns n .. ldk - 1
+// repeat the last key (computed by the scores kernel, never stored). The scores kernel then splats
+// a query value against 8 keys at once, as the dense GEMM does, with no horizontal sums. Once per
+// (sequence, head), in 4 x 4 transposes (a scalar copy cost more than the scores themselves).
+void bert_attn_pack_keys(const float *k, int64_t ldk_rows, int32_t n, int32_t hd, float *kt, int64_t ldk) {
+    if (n <= 0) return;
+    for (int32_t j0 = 0; j0 < ldk; j0 += 4) {
+        const float *r[4];
+        for (int i = 0; i < 4; i++) r[i] = k + (int64_t)min_i32(j0 + i, n - 1) * ldk_rows;
+        int32_t d = 0;
+        for (; d + 4 <= hd; d += 4)
+            transpose4_store(wasm_v128_load(r[0] + d), wasm_v128_load(r[1] + d), wasm_v128_load(r[2] + d),
+                             wasm_v128_load(r[3] + d), kt + (int64_t)d * ldk + j0, (size_t)ldk * sizeof(float));
+        for (; d < hd; d++) // head sizes that are not multiples of 4
+            for (int i = 0; i < 4; i++) kt[(int64_t)d * ldk + j0 + i] = r[i][d];
+    }
+}
+
+// Up to 4 query rows x 8 keys per pass: 8 accumulators, 2 key vectors and a splat in registers (the
+// layout of bert_attn_pv). Until session 7 the scores went through the direct GEMM (dot products
+// along hd, then a 4-way horizontal sum per output group): 4.5% of a batch-32 forward pass.
+void bert_attn_qk(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
+                  float *out, int64_t ldo) {
+    if (ni <= 0) return;
+    const float *qr[4];
+    for (int i = 0; i < 4; i++) qr[i] = q + (int64_t)min_i32(i, ni - 1) * ldq;
+    for (int32_t j0 = 0; j0 < n; j0 += 8) {
+        v128_t a00 = F4(0.0f), a01 = F4(0.0f), a10 = F4(0.0f), a11 = F4(0.0f);
+        v128_t a20 = F4(0.0f), a21 = F4(0.0f), a30 = F4(0.0f), a31 = F4(0.0f);
+        const float *kr = kt + j0;
+BERT_NO_UNROLL
+        for (int32_t d = 0; d < hd; d++, kr += ldk) {
+            const v128_t w0 = wasm_v128_load(kr), w1 = wasm_v128_load(kr + 4);
+            v128_t xs = wasm_v128_load32_splat(qr[0] + d);
+            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(xs, w0));
+            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(qr[1] + d);
+            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(xs, w0));
+            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(qr[2] + d);
+            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(xs, w0));
+            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(xs, w1));
+            xs = wasm_v128_load32_splat(qr[3] + d);
+            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(xs, w0));
+            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(xs, w1));
+        }
+        const v128_t acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+        const int32_t nj = min_i32(8, n - j0);
+        for (int32_t i = 0; i < ni; i++) {
+            float *o = out + (int64_t)i * ldo + j0;
+            if (nj == 8) {
+                wasm_v128_store(o, acc[2 * i]);
+                wasm_v128_store(o + 4, acc[2 * i + 1]);
+            } else {
+                float t[8];
+                wasm_v128_store(t, acc[2 * i]);
+                wasm_v128_store(t + 4, acc[2 * i + 1]);
+                memcpy(o, t, sizeof(float) * (size_t)nj);
+            }
+        }
+    }
+}
+
+void bert_attn_qk_ref(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
+                      float *out, int64_t ldo) {
+    for (int32_t i = 0; i < ni; i++)
+        for (int32_t j = 0; j < n; j++) {
+            double acc = 0;
+            for (int32_t d = 0; d < hd; d++) acc += (double)q[(int64_t)i * ldq + d] * kt[(int64_t)d * ldk + j];
+            out[(int64_t)i * ldo + j] = (float)acc;
+        }
+}
+
 // Four probability rows against the values in place: per 8 dims, 4 x 2 accumulators over j, the
 // row's weight splatted against two vectors of V's row j (no transposed copy of V, no k tail for
 // sequence lengths that are not multiples of 4, as the direct GEMM over V^T had). Rows past ni

@@ -70,6 +70,15 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch);
 void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1);
 size_t bert_gemm_scratch_floats(int32_t n_in);
 
+// Attention scores of one head: out[i, j] = q_i . k_j for i < ni (1..4), j < n, over hd dims; q
+// rows ldq floats apart; the keys transposed by bert_attn_pack_keys: kt[d * ldk + j], ldk a
+// multiple of 8 >= n (columns past n repeat the last key).
+void bert_attn_pack_keys(const float *k, int64_t ldk_rows, int32_t n, int32_t hd, float *kt, int64_t ldk);
+void bert_attn_qk(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
+                  float *out, int64_t ldo);
+void bert_attn_qk_ref(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
+                      float *out, int64_t ldo);
+
 // Attention's weighted sum of values: out[i, d] = sum_j p[i, j] * v[j, d] for i < ni (1..4),
 // j < n, d < hd; rows of p, v and out are ldp, ldv and ldo floats apart (v read in place).
 void bert_attn_pv(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,

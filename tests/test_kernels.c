@@ -438,6 +438,54 @@ static void test_gemm(void) {
 // Attention's P V against its double-accumulating twin: every row count, sequence lengths that are
 // and are not multiples of 4, head sizes with and without a tail past the 8-wide steps; rows of V
 // strided as in the fused QKV buffer, and nothing outside the ni x hd output written.
+// Scores through the transposed keys against the double-precision twin (and the packing against the
+// rows it copies), with outputs past ni rows and n columns left untouched.
+static void test_attn_qk(void) {
+    const int hds[5] = {8, 32, 64, 12, 6};
+    const int ns[6] = {1, 3, 4, 9, 23, 130};
+    double worst = 0;
+    int bad = 0, spill = 0, packed = 0;
+    for (int hi = 0; hi < 5; hi++)
+        for (int nn = 0; nn < 6; nn++)
+            for (int ni = 1; ni <= 4; ni++) {
+                const int hd = hds[hi], n = ns[nn], ld = 3 * hd + 5, n8 = (n + 7) & ~7, ldo = n8 + 3;
+                float *q = malloc(sizeof(float) * 4 * ld), *k = malloc(sizeof(float) * n * ld);
+                float *kt = malloc(sizeof(float) * hd * n8);
+                float *a = malloc(sizeof(float) * 4 * ldo), *b = malloc(sizeof(float) * 4 * ldo);
+                for (int i = 0; i < 4 * ld; i++) q[i] = rndn();
+                for (int i = 0; i < n * ld; i++) k[i] = rndn();
+                for (int i = 0; i < hd * n8; i++) kt[i] = NAN; // packing must overwrite all of it
+                for (int i = 0; i < 4 * ldo; i++) a[i] = b[i] = -7.0f;
+                bert_attn_pack_keys(k, ld, n, hd, kt, n8);
+                for (int d = 0; d < hd; d++)
+                    for (int j = 0; j < n8; j++) packed += kt[d * n8 + j] != k[(j < n ? j : n - 1) * ld + d];
+                bert_attn_qk(q, ld, ni, kt, n8, n, hd, a, ldo);
+                bert_attn_qk_ref(q, ld, ni, kt, n8, n, hd, b, ldo);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < ldo; j++) {
+                        if (i >= ni || j >= n) {
+                            spill += a[i * ldo + j] != -7.0f;
+                            continue;
+                        }
+                        double S = 0;
+                        for (int d = 0; d < hd; d++) S += fabs((double)q[i * ld + d] * k[j * ld + d]);
+                        const double bound = (hd + 2) * 0x1p-24 * S * 1.5 + 1e-30;
+                        const double r = fabs((double)a[i * ldo + j] - b[i * ldo + j]) / bound;
+                        if (r > worst) worst = r;
+                        bad += !(r <= 1.0);
+                    }
+                free(q);
+                free(k);
+                free(kt);
+                free(a);
+                free(b);
+            }
+    printf("attn_qk: worst diff/bound %.3f\n", worst);
+    CHECK(packed == 0, "attn_pack_keys: %d values differ from the key rows (padding: the last key)", packed);
+    CHECK(bad == 0, "attn_qk: %d outputs above the bound", bad);
+    CHECK(spill == 0, "attn_qk wrote %d values outside its output", spill);
+}
+
 static void test_attn_pv(void) {
     const int hds[4] = {8, 32, 64, 12};
     const int ns[5] = {1, 3, 4, 23, 130};
@@ -483,6 +531,7 @@ int main(void) {
     test_layernorm();
     test_softmax();
     test_quantize_act();
+    test_attn_qk();
     test_gemm();
     test_attn_pv();
     if (failures) {
