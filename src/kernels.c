@@ -108,13 +108,6 @@ static float act_ref(float v, int act) {
     }
 }
 
-// Horizontal sums of four vectors at once: [sum a, sum b, sum c, sum d].
-BERT_INLINE v128_t reduce4_f32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 static inline float hsum_f32(v128_t v) {
     return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
            (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
@@ -318,44 +311,15 @@ void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GEMM. Two shapes of micro-kernel:
-//  - packed (dense layers): a panel of 8 weight rows is re-laid out into scratch once per block of
-//    tokens so that one vector holds 4 outputs - f32/f16 as [k][8] floats, q8_0/q4_0 widened to
-//    int16 as [block][k pair][8 outputs][2] - and the block's activations are interleaved by
-//    tiles of 4 tokens ([k][4 tokens]). The micro-kernel splats one token's activation (or pair)
-//    and multiplies it against two weight vectors: the accumulators hold outputs in their lanes
-//    (no horizontal sums), every load serves several products, and all addresses are one pointer
-//    plus a constant, which V8 folds into the load (on x64 it has 16 SIMD registers and no FMA).
-//  - direct (attention, no scratch: a few query rows against keys or values that change per
-//    head, too few tokens to repay a re-layout): dot products along k straight from the rows.
+// GEMM (dense layers). A panel of 8 weight rows is re-laid out into scratch once per block of
+// tokens so that one vector holds 4 outputs - f32/f16 as [k][8] floats, q8_0/q4_0 widened to int16
+// as [block][k pair][8 outputs][2] - and the block's activations are interleaved by tiles of 4
+// tokens ([k][4 tokens]). The micro-kernel splats one token's activation (or pair) and multiplies
+// it against two weight vectors: the accumulators hold outputs in their lanes (no horizontal
+// sums), every load serves several products, and all addresses are one pointer plus a constant,
+// which V8 folds into the load (on x64 it has 16 SIMD registers and no FMA). Attention's two
+// products (bert_attn_qk, bert_attn_pv) use the same splat-against-8 layout.
 // Edge tiles repeat the last valid row (tokens or outputs) and store only the valid part.
-
-BERT_INLINE void tile_f32_direct(const float *const *xr, const float *const *wr, int32_t K, v128_t out[4]) {
-    // two passes of 2 tokens x 4 outputs: 8 accumulators + 2 activation vectors + 1 weight vector
-    // stay in the 16 SIMD registers V8 has on x64 (a 4 x 4 pass spills: ~40% slower under V8)
-    for (int tp = 0; tp < 4; tp += 2) {
-        v128_t acc[2][4];
-        for (int t = 0; t < 2; t++)
-            for (int o = 0; o < 4; o++) acc[t][o] = F4(0.0f);
-        int32_t k = 0;
-        for (; k + 4 <= K; k += 4) {
-            const v128_t x0 = wasm_v128_load(xr[tp] + k), x1 = wasm_v128_load(xr[tp + 1] + k);
-            for (int o = 0; o < 4; o++) {
-                const v128_t w = wasm_v128_load(wr[o] + k);
-                acc[0][o] = wasm_f32x4_add(acc[0][o], wasm_f32x4_mul(x0, w));
-                acc[1][o] = wasm_f32x4_add(acc[1][o], wasm_f32x4_mul(x1, w));
-            }
-        }
-        for (int t = 0; t < 2; t++) out[tp + t] = reduce4_f32(acc[t][0], acc[t][1], acc[t][2], acc[t][3]);
-        if (k < K) {
-            float tail[2][4] = {{0}};
-            for (; k < K; k++)
-                for (int t = 0; t < 2; t++)
-                    for (int o = 0; o < 4; o++) tail[t][o] += xr[tp + t][k] * wr[o][k];
-            for (int t = 0; t < 2; t++) out[tp + t] = wasm_f32x4_add(out[tp + t], wasm_v128_load(tail[t]));
-        }
-    }
-}
 
 #define PANEL BERT_GEMM_PANEL // outputs per packed panel (kernels.h)
 #define TILE 4             // tokens per micro-kernel tile
@@ -691,25 +655,6 @@ static void touch_lines(const uint8_t *p, uint64_t n) {
 void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) {
     const int32_t K = a->n_in, nt = a->n_tok, nb = K / QK;
     const int quant = a->wtype == BERT_TYPE_Q8_0 || a->wtype == BERT_TYPE_Q4_0;
-    if (!scratch && a->wtype == BERT_TYPE_F32) { // direct: 4 outputs x 4 tokens
-        for (int32_t p = o0; p < o1; p += 4) {
-            const int32_t no = min_i32(4, o1 - p);
-            const float *wf[4];
-            for (int o = 0; o < 4; o++) wf[o] = (const float *)(const void *)((const uint8_t *)a->w + (uint64_t)(p + min_i32(o, no - 1)) * a->w_row);
-            float ow[BERT_GEMM_OUTL_MAX * 4];
-            if (a->n_outl) outl_weights(a, p, no, 4, ow);
-            for (int32_t t = 0; t < nt; t += 4) {
-                const int32_t ntt = min_i32(4, nt - t);
-                const float *xr[4];
-                for (int i = 0; i < 4; i++) xr[i] = a->x + (int64_t)(t + min_i32(i, ntt - 1)) * a->ldx;
-                v128_t out[4];
-                tile_f32_direct(xr, wf, K, out);
-                for (int i = 0; i < ntt && a->n_outl; i++) add_outl_row(a, xr[i], ow, 4, &out[i]);
-                tile_store(a, t, ntt, p, no, out);
-            }
-        }
-        return;
-    }
     // scratch: tile output | outlier columns | panel (weights, then for quantized weights their
     // scales) | token block
     float *tile = scratch;
@@ -786,8 +731,9 @@ void bert_attn_pack_keys(const float *k, int64_t ldk_rows, int32_t n, int32_t hd
 }
 
 // Up to 4 query rows x 8 keys per pass: 8 accumulators, 2 key vectors and a splat in registers (the
-// layout of bert_attn_pv). Until session 7 the scores went through the direct GEMM (dot products
-// along hd, then a 4-way horizontal sum per output group): 4.5% of a batch-32 forward pass.
+// layout of bert_attn_pv). Until session 7 the scores went through a direct GEMM kernel (dot
+// products along hd, then a 4-way horizontal sum per 4 outputs): about 3% of a batch-32 forward
+// pass; this kernel and the transposition take 2.7% there, and 512-token inputs run 10-12% faster.
 void bert_attn_qk(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
                   float *out, int64_t ldo) {
     if (ni <= 0) return;
@@ -842,7 +788,7 @@ void bert_attn_qk_ref(const float *q, int64_t ldq, int32_t ni, const float *kt, 
 
 // Four probability rows against the values in place: per 8 dims, 4 x 2 accumulators over j, the
 // row's weight splatted against two vectors of V's row j (no transposed copy of V, no k tail for
-// sequence lengths that are not multiples of 4, as the direct GEMM over V^T had). Rows past ni
+// sequence lengths that are not multiples of 4, as the earlier direct GEMM over V^T had). Rows past ni
 // repeat the last one and are not stored.
 void bert_attn_pv(const float *p, int64_t ldp, int32_t ni, int32_t n, const float *v, int64_t ldv, int32_t hd,
                   float *out, int64_t ldo) {

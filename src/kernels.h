@@ -63,8 +63,7 @@ typedef struct {
 #define BERT_GEMM_PANEL 8
 
 // Computes outputs o in [o0, o1) for all tokens. Distinct ranges can run on distinct threads.
-// scratch: bert_gemm_scratch_floats(n_in) floats owned by the calling thread; NULL (f32 weights
-// only) selects the direct kernel, for a few tokens against weights used once (attention).
+// scratch: bert_gemm_scratch_floats(n_in) floats owned by the calling thread.
 void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch);
 // Scalar twin: accumulates in double (the reference the SIMD result is bounded against).
 void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1);

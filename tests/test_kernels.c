@@ -232,7 +232,6 @@ typedef struct {
     int nt, K, no;
     bert_type t;
     int act, bias, res, inplace;
-    int direct; // f32 only: no scratch, the direct kernel attention uses
     int n_outl; // outlier input columns added from an f16 side table (0: none)
 } gemm_case;
 
@@ -283,8 +282,8 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     }
     // SIMD, split into two output ranges like two threads would
     const int mid = (no / 2) & ~3;
-    bert_gemm(&a, 0, mid, c->direct ? NULL : scratch);
-    bert_gemm(&a, mid, no, c->direct ? NULL : scratch);
+    bert_gemm(&a, 0, mid, scratch);
+    bert_gemm(&a, mid, no, scratch);
     bert_gemm_args r = a;
     r.y = yb;
     r.res = c->res ? res : NULL;
@@ -309,11 +308,10 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
             }
             for (int j = 0; j < c->n_outl; j++)
                 S += fabs((double)x[t * K + oidx[j]] * bert_f16_to_f32(outl[j * no + o]));
-            // f32, packed kernel (src/kernels.c): a partial sum of up to 64 terms per lane, then
-            // one addition per 64-term chunk; direct kernel: one rounding per term in each of 4
-            // lanes + the reduction; integer path: the block sums are exact, one rounding per
-            // block scale product and per accumulation.
-            const double terms = (quant ? nb + 4 : c->direct ? K / 4.0 + 6 : (K < 64 ? K : 64) + (K + 63) / 64 + 6) + c->n_outl;
+            // f32 (src/kernels.c): a partial sum of up to 64 terms per lane, then one addition per
+            // 64-term chunk; integer path: the block sums are exact, one rounding per block scale
+            // product and per accumulation.
+            const double terms = (quant ? nb + 4 : (K < 64 ? K : 64) + (K + 63) / 64 + 6) + c->n_outl;
             double bound = terms * 0x1p-24 * S * 1.5 + 1e-30;
             const double pre = yb[t * no + o] - (c->res ? res[t * no + o] : 0);
             if (c->act == BERT_EPI_GELU || c->act == BERT_EPI_GELU_TANH) bound = bound * 1.2 + 2e-7 * (1 + fabs(pre) * 4);
@@ -343,16 +341,11 @@ static void test_gemm(void) {
                 const int Ks[5] = {32, 64, 96, 37, 3};
                 for (int ki = 0; ki < 5; ki++) {
                     if (types[ti] >= BERT_TYPE_Q4_0 && Ks[ki] % 32) continue;
-                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0, 0, 0};
+                    gemm_case c = {nt, Ks[ki], no, types[ti], (int)(rnd32() % 4), (int)(rnd32() % 2), (int)(rnd32() % 2), 0, 0};
                     if (rnd32() % 3 == 0) c.n_outl = 1 + (int)(rnd32() % (Ks[ki] < 8 ? (uint32_t)Ks[ki] : 8u));
                     if (c.res && rnd32() % 2) c.inplace = 1;
                     bad += run_gemm_case(&c, &worst);
                     n++;
-                    if (types[ti] == BERT_TYPE_F32) { // the same case through the direct kernel
-                        c.direct = 1;
-                        bad += run_gemm_case(&c, &worst);
-                        n++;
-                    }
                 }
             }
         }
@@ -431,7 +424,9 @@ static void test_gemm(void) {
     xn[40] = NAN;
     bert_gemm_args an = {.n_tok = 2, .n_in = 32, .x = xn, .ldx = 32, .wtype = BERT_TYPE_F32, .w = wn, .w_row = 128,
                          .y = yn, .ldy = 3, .act = BERT_EPI_GELU};
-    bert_gemm(&an, 0, 3, NULL);
+    float *sn = malloc(sizeof(float) * bert_gemm_scratch_floats(32));
+    bert_gemm(&an, 0, 3, sn);
+    free(sn);
     CHECK(!isnan(yn[0]) && !isnan(yn[2]) && isnan(yn[3]) && isnan(yn[5]), "gemm NaN propagation");
 }
 
