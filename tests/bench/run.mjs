@@ -3,7 +3,7 @@
 // against transformers.js over onnxruntime-web (wasm) and onnxruntime-node (native ceiling), on
 // synthetic models with the exact shapes of all-MiniLM-L6-v2, bert-base and bert-large.
 //
-//   npm run bench            full run (MiniLM, MiniLM with outliers, bert-base, bert-large; ~23 min on 2 cores)
+//   npm run bench            full run (MiniLM, MiniLM with outliers, bert-base, bert-large, paired stage; ~27 min on 2 cores)
 //   npm run bench:quick      tiny + MiniLM shapes, a few seconds per row (CI: prints, never asserts)
 //
 // Options: --quick  --reps N  --models minilm,minilm-outliers,bert-base,bert-large  --only REGEX (row ids)
