@@ -730,50 +730,54 @@ void bert_attn_pack_keys(const float *k, int64_t ldk_rows, int32_t n, int32_t hd
     }
 }
 
-// Up to 4 query rows x 8 keys per pass: 8 accumulators, 2 key vectors and a splat in registers (the
-// layout of bert_attn_pv). Until session 7 the scores went through a direct GEMM kernel (dot
-// products along hd, then a 4-way horizontal sum per 4 outputs): about 3% of a batch-32 forward
-// pass; this kernel and the transposition take 2.7% there, and 512-token inputs run 10-12% faster.
+// Attention's two products share one micro-kernel: rows r[0..3] (one value each per step j < n)
+// splatted against 8 consecutive floats of w + j * ldw, 8 accumulators, 2 vectors and a splat in
+// registers; the first ni rows' first nj (1..8) sums stored to out (rows ldo apart).
+BERT_INLINE void rows4_x8(const float *const *r, const float *w, int64_t ldw, int32_t n, int32_t ni, int32_t nj,
+                          float *out, int64_t ldo) {
+    v128_t a00 = F4(0.0f), a01 = F4(0.0f), a10 = F4(0.0f), a11 = F4(0.0f);
+    v128_t a20 = F4(0.0f), a21 = F4(0.0f), a30 = F4(0.0f), a31 = F4(0.0f);
+BERT_NO_UNROLL
+    for (int32_t j = 0; j < n; j++, w += ldw) {
+        const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4);
+        v128_t xs = wasm_v128_load32_splat(r[0] + j);
+        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(xs, w0));
+        a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(xs, w1));
+        xs = wasm_v128_load32_splat(r[1] + j);
+        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(xs, w0));
+        a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(xs, w1));
+        xs = wasm_v128_load32_splat(r[2] + j);
+        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(xs, w0));
+        a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(xs, w1));
+        xs = wasm_v128_load32_splat(r[3] + j);
+        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(xs, w0));
+        a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(xs, w1));
+    }
+    const v128_t acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+    for (int32_t i = 0; i < ni; i++) {
+        float *o = out + (int64_t)i * ldo;
+        if (nj == 8) {
+            wasm_v128_store(o, acc[2 * i]);
+            wasm_v128_store(o + 4, acc[2 * i + 1]);
+        } else {
+            float t[8];
+            wasm_v128_store(t, acc[2 * i]);
+            wasm_v128_store(t + 4, acc[2 * i + 1]);
+            memcpy(o, t, sizeof(float) * (size_t)nj);
+        }
+    }
+}
+
+// Up to 4 query rows x 8 keys per pass (rows4_x8 over the transposed keys). Until session 7 the
+// scores went through a direct GEMM kernel (dot products along hd, then a 4-way horizontal sum per
+// 4 outputs): about 3% of a batch-32 forward pass; this kernel and the transposition take 2.7%
+// there, and 512-token inputs run 10-12% faster.
 void bert_attn_qk(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
                   float *out, int64_t ldo) {
     if (ni <= 0) return;
     const float *qr[4];
     for (int i = 0; i < 4; i++) qr[i] = q + (int64_t)min_i32(i, ni - 1) * ldq;
-    for (int32_t j0 = 0; j0 < n; j0 += 8) {
-        v128_t a00 = F4(0.0f), a01 = F4(0.0f), a10 = F4(0.0f), a11 = F4(0.0f);
-        v128_t a20 = F4(0.0f), a21 = F4(0.0f), a30 = F4(0.0f), a31 = F4(0.0f);
-        const float *kr = kt + j0;
-BERT_NO_UNROLL
-        for (int32_t d = 0; d < hd; d++, kr += ldk) {
-            const v128_t w0 = wasm_v128_load(kr), w1 = wasm_v128_load(kr + 4);
-            v128_t xs = wasm_v128_load32_splat(qr[0] + d);
-            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(xs, w0));
-            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(qr[1] + d);
-            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(xs, w0));
-            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(qr[2] + d);
-            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(xs, w0));
-            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(qr[3] + d);
-            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(xs, w0));
-            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(xs, w1));
-        }
-        const v128_t acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
-        const int32_t nj = min_i32(8, n - j0);
-        for (int32_t i = 0; i < ni; i++) {
-            float *o = out + (int64_t)i * ldo + j0;
-            if (nj == 8) {
-                wasm_v128_store(o, acc[2 * i]);
-                wasm_v128_store(o + 4, acc[2 * i + 1]);
-            } else {
-                float t[8];
-                wasm_v128_store(t, acc[2 * i]);
-                wasm_v128_store(t + 4, acc[2 * i + 1]);
-                memcpy(o, t, sizeof(float) * (size_t)nj);
-            }
-        }
-    }
+    for (int32_t j0 = 0; j0 < n; j0 += 8) rows4_x8(qr, kt + j0, ldk, hd, ni, min_i32(8, n - j0), out + j0, ldo);
 }
 
 void bert_attn_qk_ref(const float *q, int64_t ldq, int32_t ni, const float *kt, int64_t ldk, int32_t n, int32_t hd,
@@ -796,32 +800,7 @@ void bert_attn_pv(const float *p, int64_t ldp, int32_t ni, int32_t n, const floa
     const float *pr[4];
     for (int i = 0; i < 4; i++) pr[i] = p + (int64_t)min_i32(i, ni - 1) * ldp;
     int32_t d = 0;
-    for (; d + 8 <= hd; d += 8) {
-        v128_t a00 = F4(0.0f), a01 = F4(0.0f), a10 = F4(0.0f), a11 = F4(0.0f);
-        v128_t a20 = F4(0.0f), a21 = F4(0.0f), a30 = F4(0.0f), a31 = F4(0.0f);
-        const float *vr = v + d;
-BERT_NO_UNROLL
-        for (int32_t j = 0; j < n; j++, vr += ldv) {
-            const v128_t w0 = wasm_v128_load(vr), w1 = wasm_v128_load(vr + 4);
-            v128_t xs = wasm_v128_load32_splat(pr[0] + j);
-            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(xs, w0));
-            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(pr[1] + j);
-            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(xs, w0));
-            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(pr[2] + j);
-            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(xs, w0));
-            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(xs, w1));
-            xs = wasm_v128_load32_splat(pr[3] + j);
-            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(xs, w0));
-            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(xs, w1));
-        }
-        const v128_t acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
-        for (int32_t i = 0; i < ni; i++) {
-            wasm_v128_store(out + (int64_t)i * ldo + d, acc[2 * i]);
-            wasm_v128_store(out + (int64_t)i * ldo + d + 4, acc[2 * i + 1]);
-        }
-    }
+    for (; d + 8 <= hd; d += 8) rows4_x8(pr, v + d, ldv, n, ni, 8, out + d, ldo);
     for (; d < hd; d++) // head sizes that are not multiples of 8
         for (int32_t i = 0; i < ni; i++) {
             float acc = 0.0f;
