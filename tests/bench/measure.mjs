@@ -36,7 +36,7 @@ export function parseSets(spec) {
   });
 }
 
-const median = (a) => {
+export const median = (a) => {
   const b = [...a].sort((x, y) => x - y);
   return b.length ? (b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2) : null;
 };

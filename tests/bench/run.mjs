@@ -35,7 +35,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { makeSets } from './sentences.mjs';
-import { parseArgs } from './measure.mjs';
+import { parseArgs, median } from './measure.mjs';
 import { renderChart } from './chart.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -333,11 +333,6 @@ class Server {
     if (!this.exited) { this.child.stdin.end(JSON.stringify({ exit: true }) + '\n'); setTimeout(() => this.child.kill('SIGKILL'), 30000).unref(); }
   }
 }
-
-const median = (a) => {
-  const b = [...a].sort((x, y) => x - y);
-  return b.length ? (b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2) : null;
-};
 
 // Loads the members one after another (so that no load competes with another), then runs ROUNDS
 // rounds; in round r the members take their windows in an order rotated by r (reversed on odd
