@@ -83,37 +83,112 @@ static __attribute__((noinline)) void dot_chunk(v128_t *accp, v128_t w, v128_t x
 }
 
 #define CHUNK 4096u
-#define WINDOWS 6
+#define PAIRS 8
 
-// Runs chunks for min_s / 4 (warm-up, tier-up), then measures for min_s; returns ops/s.
-static double peak_loop(int is_dot, double min_s) {
-    v128_t acc[NACC];
-    const v128_t m = is_dot ? wasm_i16x8_splat((int16_t)(g_seed[0] * 3)) : wasm_f32x4_splat(g_seed[1]);
-    const v128_t a = is_dot ? wasm_i32x4_splat((int32_t)(g_seed[3] * 2)) : wasm_f32x4_splat(g_seed[2]);
+// The peak loop's state between windows: its accumulators and operands.
+typedef struct {
+    int is_dot;
+    v128_t acc[NACC], m, a;
+} peak_ctx;
+
+static void peak_init(peak_ctx *c, int is_dot) {
+    c->is_dot = is_dot;
+    c->m = is_dot ? wasm_i16x8_splat((int16_t)(g_seed[0] * 3)) : wasm_f32x4_splat(g_seed[1]);
+    c->a = is_dot ? wasm_i32x4_splat((int32_t)(g_seed[3] * 2)) : wasm_f32x4_splat(g_seed[2]);
     for (int i = 0; i < NACC; i++)
-        acc[i] = is_dot ? wasm_i32x4_splat(i) : wasm_f32x4_splat(g_seed[0] + (float)i * g_seed[2]);
-    // phase 0: warm-up; then WINDOWS measurements, the best one counts (the machine is shared:
-    // the best window is the one least disturbed by other processes)
-    double result = 0;
-    for (int phase = 0; phase <= WINDOWS; phase++) {
-        const double dur = phase ? min_s / WINDOWS : min_s / 4;
-        uint64_t iters = 0;
-        const double t0 = now_s();
-        double t;
-        do {
-            if (is_dot) dot_chunk(acc, m, a, CHUNK);
-            else f32_chunk(acc, m, a, CHUNK);
-            iters += CHUNK;
-            t = now_s() - t0;
-        } while (t < dur);
-        const double r = (double)iters * NACC * (is_dot ? 16.0 : 8.0) / t;
-        if (phase && r > result) result = r;
-    }
-    g_sink_f = wasm_f32x4_extract_lane(acc[0], 0);
-    return result;
+        c->acc[i] = is_dot ? wasm_i32x4_splat(i) : wasm_f32x4_splat(g_seed[0] + (float)i * g_seed[2]);
+}
+
+// Runs the peak loop for about dur seconds; returns ops/s.
+static double peak_window(void *ctx, double dur) {
+    peak_ctx *c = ctx;
+    uint64_t iters = 0;
+    const double t0 = now_s();
+    double t;
+    do {
+        if (c->is_dot) dot_chunk(c->acc, c->m, c->a, CHUNK);
+        else f32_chunk(c->acc, c->m, c->a, CHUNK);
+        iters += CHUNK;
+        t = now_s() - t0;
+    } while (t < dur);
+    g_sink_f = wasm_f32x4_extract_lane(c->acc[0], 0);
+    return (double)iters * NACC * (c->is_dot ? 16.0 : 8.0) / t;
 }
 
 // ---- GEMM --------------------------------------------------------------------------------------
+
+typedef struct {
+    const bert_gemm_args *a;
+    int32_t N;
+    float *scratch;
+} gemm_ctx;
+
+// Runs the GEMM for about dur seconds (at least one call); returns ops/s (2*T*K*N per call).
+static double gemm_window(void *ctx, double dur) {
+    const gemm_ctx *c = ctx;
+    uint64_t calls = 0;
+    const double t0 = now_s();
+    double t;
+    do {
+        bert_gemm(c->a, 0, c->N, c->scratch);
+        calls++;
+        t = now_s() - t0;
+    } while (t < dur);
+    g_sink_f = c->a->y[0];
+    return (double)calls * 2.0 * c->a->n_tok * (double)c->a->n_in * c->N / t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+    double rate, peak;         // medians of the kernel's and of the peak loop's windows, ops/s
+    double pct, pct_lo, pct_hi; // median, min and max of the per-pair ratios kernel / peak, %
+} paired_result;
+
+// The kernel against the peak loop in PAIRS pairs of adjacent windows (order alternating within
+// pairs), each pair's ratio taken on its own: on a shared machine whose speed drifts from one
+// second to the next, a ratio of two figures taken seconds apart (best peak window against best
+// kernel window) moved 41-87% for one binary; adjacent windows see the same machine.
+static paired_result run_paired(peak_ctx *peak, gemm_ctx *g, double min_s) {
+    const double dur = min_s / 4;
+    peak_window(peak, dur); // warm-up (caches; a tiered engine's optimized code)
+    gemm_window(g, dur);
+    double kr[PAIRS], pr[PAIRS], ratio[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        if (i % 2) {
+            kr[i] = gemm_window(g, dur);
+            pr[i] = peak_window(peak, dur);
+        } else {
+            pr[i] = peak_window(peak, dur);
+            kr[i] = gemm_window(g, dur);
+        }
+        ratio[i] = 100.0 * kr[i] / pr[i];
+    }
+    paired_result r;
+    r.rate = median(kr, PAIRS);
+    r.peak = median(pr, PAIRS);
+    r.pct = median(ratio, PAIRS); // sorts ratio
+    r.pct_lo = ratio[0];
+    r.pct_hi = ratio[PAIRS - 1];
+    return r;
+}
+
+// The other weight types' rates, without a peak: warm-up, then the median of 4 windows.
+static double time_gemm(const bert_gemm_args *a, int32_t N, float *scratch, double min_s) {
+    gemm_ctx g = {a, N, scratch};
+    gemm_window(&g, min_s / 4);
+    double r[4];
+    for (int i = 0; i < 4; i++) r[i] = gemm_window(&g, min_s / 4);
+    return median(r, 4);
+}
+
 
 typedef struct {
     const char *name;
@@ -127,28 +202,6 @@ static void *xmalloc(size_t n) {
         exit(1);
     }
     return p;
-}
-
-// Runs the GEMM repeatedly for at least min_s; returns ops/s (2*T*K*N per call).
-static double time_gemm(const bert_gemm_args *a, int32_t N, float *scratch, double min_s) {
-    const double tw = now_s();
-    do bert_gemm(a, 0, N, scratch); // warm caches (and let a tiered engine optimize)
-    while (now_s() - tw < min_s / 4);
-    double best = 0;
-    for (int w = 0; w < WINDOWS; w++) {
-        uint64_t calls = 0;
-        const double t0 = now_s();
-        double t;
-        do {
-            bert_gemm(a, 0, N, scratch);
-            calls++;
-            t = now_s() - t0;
-        } while (t < min_s / WINDOWS);
-        const double r = (double)calls * 2.0 * a->n_tok * (double)a->n_in * N / t;
-        if (r > best) best = r;
-    }
-    g_sink_f = a->y[0];
-    return best;
 }
 
 // max |simd - ref| / max |ref| over a few outputs: the benchmark refuses to report a wrong kernel
@@ -183,9 +236,11 @@ int main(int argc, char **argv) {
     };
     const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
 
-    // peaks measured before and after the GEMMs; the higher counts
-    double peak_f = peak_loop(0, min_s) * 1e-9, peak_i = peak_loop(1, min_s) * 1e-9;
-    double res[8][7]; // per shape: f32 Gop/s, f32 err, q8 Gop/s, q8 err, quantize_act GB/s, q4, f16
+    peak_ctx peak_f, peak_i;
+    peak_init(&peak_f, 0);
+    peak_init(&peak_i, 1);
+    paired_result pf[8], pq[8]; // per shape: f32 and q8 against their peak loops
+    double res[8][7];           // per shape: -, f32 err, -, q8 err, quantize_act GB/s, q4, f16
     int status = 0;
     for (int s = 0; s < n_shapes; s++) {
         const shape *sh = &shapes[s];
@@ -209,7 +264,8 @@ int main(int argc, char **argv) {
         a.y = y;
         a.ldy = N;
         a.act = BERT_EPI_NONE;
-        const double f32_ops = time_gemm(&a, N, scratch, min_s);
+        gemm_ctx ga = {&a, N, scratch};
+        pf[s] = run_paired(&peak_f, &ga, min_s);
         const double f32_err = check_vs_ref(&a, N);
 
         // q8_0 weights, activations quantized once up front (the forward pass does it per layer)
@@ -233,7 +289,8 @@ int main(int argc, char **argv) {
         q.wtype = BERT_TYPE_Q8_0;
         q.w = wq;
         q.w_row = row_q8;
-        const double q8_ops = time_gemm(&q, N, scratch, min_s);
+        gemm_ctx gq = {&q, N, scratch};
+        pq[s] = run_paired(&peak_i, &gq, min_s);
         const double q8_err = check_vs_ref(&q, N);
         // q4_0 and f16 weights too (same activations): the other storage types' kernel rates
         const uint64_t row_q4 = bert_row_size(BERT_TYPE_Q4_0, K), row_f16 = bert_row_size(BERT_TYPE_F16, K);
@@ -259,9 +316,7 @@ int main(int argc, char **argv) {
         res[s][5] = q4_ops * 1e-9;
         res[s][6] = f16_ops * 1e-9;
 
-        res[s][0] = f32_ops * 1e-9;
         res[s][1] = f32_err;
-        res[s][2] = q8_ops * 1e-9;
         res[s][3] = q8_err;
         res[s][4] = quant_act_gbs;
         free(x);
@@ -272,23 +327,28 @@ int main(int argc, char **argv) {
         free(xq);
         free(xd);
     }
-    const double pf2 = peak_loop(0, min_s) * 1e-9, pi2 = peak_loop(1, min_s) * 1e-9;
-    if (pf2 > peak_f) peak_f = pf2;
-    if (pi2 > peak_i) peak_i = pi2;
+    double peaks_f[8], peaks_i[8]; // the peak loops' figures over all shapes (medians of medians)
+    for (int s = 0; s < n_shapes; s++) {
+        peaks_f[s] = pf[s].peak;
+        peaks_i[s] = pq[s].peak;
+    }
+    const double peak_f32 = median(peaks_f, n_shapes) * 1e-9, peak_dot = median(peaks_i, n_shapes) * 1e-9;
 #ifdef __wasm__
     const char *engine = "wasm32-wasi";
 #else
     const char *engine = "native-simde";
 #endif
-    printf("{\"engine\":\"%s\",\"clock\":\"%s\",\"peak_f32_gflops\":%.3f,\"peak_dot_i16_gops\":%.3f,\"gemm\":[", engine, g_wall_clock ? "wall" : "process-cpu", peak_f,
-           peak_i);
+    printf("{\"engine\":\"%s\",\"clock\":\"%s\",\"pairs\":%d,\"peak_f32_gflops\":%.3f,\"peak_dot_i16_gops\":%.3f,\"gemm\":[", engine,
+           g_wall_clock ? "wall" : "process-cpu", PAIRS, peak_f32, peak_dot);
     for (int s = 0; s < n_shapes; s++)
         printf("%s{\"shape\":\"%s\",\"T\":%d,\"K\":%d,\"N\":%d,"
-               "\"f32_gflops\":%.3f,\"f32_pct_peak\":%.1f,\"f32_rel_err\":%.2e,"
-               "\"q8_gops\":%.3f,\"q8_pct_peak\":%.1f,\"q8_rel_err\":%.2e,\"quantize_act_gbs\":%.3f,"
-               "\"q4_gops\":%.3f,\"f16_gflops\":%.3f}",
-               s ? "," : "", shapes[s].name, shapes[s].T, shapes[s].K, shapes[s].N, res[s][0],
-               100.0 * res[s][0] / peak_f, res[s][1], res[s][2], 100.0 * res[s][2] / peak_i, res[s][3], res[s][4], res[s][5], res[s][6]);
+               "\"f32_gflops\":%.3f,\"f32_peak_gflops\":%.3f,\"f32_pct_peak\":%.1f,\"f32_pct_range\":[%.1f,%.1f],"
+               "\"f32_rel_err\":%.2e,"
+               "\"q8_gops\":%.3f,\"q8_peak_gops\":%.3f,\"q8_pct_peak\":%.1f,\"q8_pct_range\":[%.1f,%.1f],"
+               "\"q8_rel_err\":%.2e,\"quantize_act_gbs\":%.3f,\"q4_gops\":%.3f,\"f16_gflops\":%.3f}",
+               s ? "," : "", shapes[s].name, shapes[s].T, shapes[s].K, shapes[s].N, pf[s].rate * 1e-9, pf[s].peak * 1e-9,
+               pf[s].pct, pf[s].pct_lo, pf[s].pct_hi, res[s][1], pq[s].rate * 1e-9, pq[s].peak * 1e-9, pq[s].pct, pq[s].pct_lo,
+               pq[s].pct_hi, res[s][3], res[s][4], res[s][5], res[s][6]);
     printf("]}\n");
     if (status) fprintf(stderr, "kernels_bench: a SIMD kernel disagrees with its reference (> 1e-4)\n");
     return status;

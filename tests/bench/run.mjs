@@ -147,7 +147,7 @@ function runKernels(builds) {
       if (r.status !== 0) throw new Error(r.stderr || `exit ${r.status}`);
       out[key] = JSON.parse(r.stdout.trim().split('\n').pop());
       const g = out[key].gemm.map((s) => `${s.shape} f32 ${s.f32_gflops} GFLOP/s (${s.f32_pct_peak}%), q8 ${s.q8_gops} GOP/s (${s.q8_pct_peak}%)`);
-      say(`kernels ${key}: peak f32 ${out[key].peak_f32_gflops} GFLOP/s, i16 dot ${out[key].peak_dot_i16_gops} GOP/s; ${g.join('; ')}`);
+      say(`kernels ${key} (median of ${out[key].pairs} paired windows): peak f32 ${out[key].peak_f32_gflops} GFLOP/s, i16 dot ${out[key].peak_dot_i16_gops} GOP/s; ${g.join('; ')}`);
     } catch (e) {
       out[key] = { error: String(e.message || e).slice(0, 500) };
       say(`kernels ${key}: failed: ${out[key].error}`);
@@ -601,13 +601,15 @@ const targets = [
   { name: 'bert-large peak RSS: bertwasm q8 / ort-web fp32', op: '<=', want: 0.1,
     rows: ratio(bwLarge?.peak_rss, R('bert-large', 'ort-web:fp32:t2')?.peak_rss), cpu: null },
   { name: `f32 GEMM (wasm32-wasi, MiniLM FFN) % of SIMD128 mul+add peak (${kernels?.['wasm32-wasi']?.clock || 'wall'} clock)`,
-    op: '>=', want: 60, rows: wasmK?.f32_pct_peak ?? null, cpu: null },
+    op: '>=', want: 60, rows: null, cpu: null,
+    // the kernel against its peak loop in adjacent windows: the median ratio and the pairs' range
+    paired: wasmK?.f32_pct_range ? { value: wasmK.f32_pct_peak, min: wasmK.f32_pct_range[0], max: wasmK.f32_pct_range[1] } : null },
 ];
 const passes = (t, v) => (v == null ? null : t.op === '>=' ? v >= t.want : v <= t.want);
 const r3 = (x) => (x == null ? null : +x.toFixed(3));
 for (const t of targets) {
   t.got = t.paired ? t.paired.value : t.rows;
-  t.source = t.paired ? 'paired' : 'rows';
+  t.source = t.paired ? (t.rows == null && t.cpu == null && t.name.startsWith('f32 GEMM') ? 'paired windows' : 'paired') : 'rows';
   t.pass = passes(t, t.got);
   t.pass_cpu = passes(t, t.cpu);
   t.got = r3(t.got);
@@ -650,13 +652,17 @@ function table() {
   }
   if (kernels) {
     lines.push('\n### Kernels (1 thread): GEMM vs a register-only SIMD128 mul+add / i32x4.dot_i16x8 loop on the same engine\n');
-    lines.push(`Timed in ${Object.values(kernels)[0]?.clock || 'wall'} time; best of 6 windows; wasm compiled with TurboFan up front (node --no-liftoff), so no window runs baseline code or pays for a background compile.\n`);
-    lines.push('| engine | peak f32 GFLOP/s | peak dot GOP/s | shape | f32 GFLOP/s | % peak | q8 GOP/s | % peak |');
-    lines.push('|---|---|---|---|---|---|---|---|');
+    const pairs = Object.values(kernels).find((v) => v.pairs)?.pairs;
+    lines.push(`Timed in ${Object.values(kernels)[0]?.clock || 'wall'} time; wasm compiled with TurboFan up front (node --no-liftoff), so no window runs baseline code or pays for a background compile. ` +
+      `Each kernel runs against its peak loop in ${pairs || 'several'} pairs of adjacent windows (order alternating); "% peak" is the median of the per-pair ratios, with their range, and the rates are medians of the windows.\n`);
+    lines.push('| engine | shape | f32 GFLOP/s | peak | % peak | range | q8 GOP/s | peak | % peak | range |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    const rng = (r) => (r ? `${fmt(r[0], 0)}-${fmt(r[1], 0)}%` : '');
     for (const [k, v] of Object.entries(kernels)) {
-      if (v.error) { lines.push(`| ${k} | failed | | | | | | |`); continue; }
+      if (v.error) { lines.push(`| ${k} | failed | | | | | | | | |`); continue; }
       for (const s of v.gemm) {
-        lines.push(`| ${k} | ${fmt(v.peak_f32_gflops)} | ${fmt(v.peak_dot_i16_gops)} | ${s.shape} (${s.T}x${s.K}x${s.N}) | ${fmt(s.f32_gflops, 2)} | ${fmt(s.f32_pct_peak, 0)}% | ${fmt(s.q8_gops, 2)} | ${fmt(s.q8_pct_peak, 0)}% |`);
+        lines.push(`| ${k} | ${s.shape} (${s.T}x${s.K}x${s.N}) | ${fmt(s.f32_gflops, 2)} | ${fmt(s.f32_peak_gflops ?? v.peak_f32_gflops)} | ${fmt(s.f32_pct_peak, 0)}% | ${rng(s.f32_pct_range)} | ` +
+          `${fmt(s.q8_gops, 2)} | ${fmt(s.q8_peak_gops ?? v.peak_dot_i16_gops)} | ${fmt(s.q8_pct_peak, 0)}% | ${rng(s.q8_pct_range)} |`);
       }
     }
   }
@@ -675,7 +681,7 @@ function table() {
     lines.push(`\n### Paired stage (MiniLM): failed: ${P.error.replace(/\|/g, '/')}\n`);
   }
   lines.push('\n### Targets\n');
-  lines.push('Judged on the paired figure where the paired stage measures it (wall clock, alternating windows), else on the rows above. "separate rows" is the same ratio from the rows, which ran minutes apart; "per CPU-second" from the rows\' CPU time.\n');
+  lines.push('Judged on the paired figure where the paired stage measures it (wall clock, alternating windows), else on the rows above; the f32 GEMM figure is the kernel benchmark\'s own pairing (kernel and peak loop in adjacent windows, the range over the pairs). "separate rows" is the same ratio from the rows, which ran minutes apart; "per CPU-second" from the rows\' CPU time.\n');
   const pf = (p) => (p == null ? '' : p ? 'PASS' : 'FAIL');
   lines.push('| target | want | figure | | source | per-round range | separate rows | per CPU-second | |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
