@@ -33,7 +33,9 @@ static uint64_t align64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 // Quantized activations for n_tok rows of k values: int16 values + one f32 scale per 32.
-static uint64_t qact_bytes(uint64_t n_tok, uint64_t k) { return n_tok * k * 2 + n_tok * (k / QK) * 4 + 64; }
+static uint64_t qact_bytes(uint64_t n_tok, uint64_t k) {
+    return n_tok * k * 2 + n_tok * (uint64_t)bert_act_groups((int32_t)k) * 4 + 64;
+}
 
 // The FFN runs over chunks of this many tokens: its n_ff-wide intermediate is the largest
 // activation (4x the hidden state), and rows are independent, so chunking bounds that buffer
@@ -111,7 +113,7 @@ typedef struct {
 static void quant_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     quant_job *j = ctx;
     for (int32_t t = begin; t < end; t++)
-        bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * (j->k / QK));
+        bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * bert_act_groups(j->k));
 }
 
 typedef struct {

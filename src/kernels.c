@@ -283,15 +283,16 @@ void bert_softmax_ref(float *x, int32_t n, float scale) {
 // Activation quantization
 
 void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d) {
-    for (int64_t b = 0; b < n / QK; b++, x += QK, q += QK) {
+    for (int64_t g0 = 0; g0 < n; g0 += BERT_ACT_GROUP, x += BERT_ACT_GROUP, q += BERT_ACT_GROUP) {
+        const int gn = n - g0 < BERT_ACT_GROUP ? (int)(n - g0) : BERT_ACT_GROUP; // a multiple of 32
         v128_t m = F4(0.0f);
-        for (int j = 0; j < QK; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+        for (int j = 0; j < gn; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
         const float amax = hmax_f32(m);
         const float s = amax / (float)BERT_ACT_QMAX;
         const float id = s != 0.0f ? 1.0f / s : 0.0f;
-        d[b] = s;
+        *d++ = s;
         v128_t vid = F4(id);
-        for (int j = 0; j < QK; j += 8) {
+        for (int j = 0; j < gn; j += 8) {
             // nearest is round-half-even like nearbyintf; trunc_sat maps NaN to 0
             v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + j), vid)));
             v128_t c = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + j + 4), vid)));
@@ -303,16 +304,17 @@ void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d) {
 }
 
 void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d) {
-    for (int64_t b = 0; b < n / QK; b++, x += QK, q += QK) {
+    for (int64_t g0 = 0; g0 < n; g0 += BERT_ACT_GROUP, x += BERT_ACT_GROUP, q += BERT_ACT_GROUP) {
+        const int gn = n - g0 < BERT_ACT_GROUP ? (int)(n - g0) : BERT_ACT_GROUP;
         float amax = 0.0f;
-        for (int j = 0; j < QK; j++) {
+        for (int j = 0; j < gn; j++) {
             float a = fabsf(x[j]);
             if (a > amax) amax = a;
         }
         const float s = amax / (float)BERT_ACT_QMAX;
         const float id = s != 0.0f ? 1.0f / s : 0.0f;
-        d[b] = s;
-        for (int j = 0; j < QK; j++) {
+        *d++ = s;
+        for (int j = 0; j < gn; j++) {
             float v = nearbyintf(x[j] * id);
             if (v != v) v = 0.0f;
             q[j] = (int16_t)(v > BERT_ACT_QMAX ? BERT_ACT_QMAX : v < -BERT_ACT_QMAX ? -BERT_ACT_QMAX : (int)v);
@@ -338,6 +340,7 @@ void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d) {
 // same scratch (+1-5% on MiniLM's shapes; 256 was no better, and 128 f32 tokens no faster).
 #define GEMM_TOKEN_BLOCK 64
 #define GEMM_QTOKEN_BLOCK 128
+#define GROUP_BLOCKS (BERT_ACT_GROUP / QK) // q8_0 / q4_0 blocks per activation group
 #define F32_CHUNK 64       // k per partial sum: the f32 rounding error grows with 64 + K/64 terms, not K
 
 // Four vectors of 32-bit lanes, transposed: lane i of q0..q3 goes to the vector stored at
@@ -426,39 +429,68 @@ BERT_NO_UNROLL
 
 // Eight q8_0 / q4_0 rows widened to int16 for i32x4.dot_i16x8_s. Per block b (256 int16):
 // pw[b * 256 + j * 16 + o * 2 + {0, 1}] = w[o][32 b + 2 j + {0, 1}] (o < 8: 32-bit lane o % 4 of
-// vector 2 j + o / 4 holds output o's k pair j); the block's eight scales as f32 in sc[b * 8 + o].
-static void widen_panel(int is_q4, const uint8_t *const *wr, int32_t nb, int16_t *pw, float *sc) {
+// vector 2 j + o / 4 holds output o's k pair j).
+// The kernels sum a whole group of GROUP_BLOCKS blocks (an activation group, BERT_ACT_GROUP) in
+// int32 and scale once per group, so the group's blocks must share one scale: each row's block
+// scales are brought to the group's largest magnitude, D. A block with scale dw (q4_0 scales are
+// signed) keeps its values w as round(a m / 2^15), a = w << sh, m = round(32767 dw / D)
+// (i16x8.q15mulr_sat_s): sh = 4 for q8_0 and 7 for q4_0 (at most 2032 and 1024 in magnitude, which
+// keeps a group's sums inside int32, kernels.h), and the largest block's values stay exactly a.
+// The group's scale D / 2^sh goes to sc[group * 8 + o]. The added error per weight, at most
+// D (2^-(sh+1) + 3 |w| 2^-16), is 1/32 of a q8 step of the group's largest block (1/256 of q4's).
+// Inlined into two call sites with is_q4 a constant: Emscripten's clang 14 scalarizes an i16x8.shl
+// by a run-time amount into lane inserts (b1 queries 30% slower).
+BERT_INLINE void widen_panel(int is_q4, const uint8_t *const *wr, int32_t nb, int16_t *pw, float *sc) {
     const size_t bs = is_q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    for (int32_t b = 0; b < nb; b++) {
+    const int sh = is_q4 ? 7 : 4;
+    for (int32_t b0 = 0; b0 < nb; b0 += GROUP_BLOCKS) {
+        const int gnb = min_i32(GROUP_BLOCKS, nb - b0);
         for (int g = 0; g < 2; g++) { // rows 4g .. 4g + 3
-            v128_t lo[4], hi[4];      // int8 values k 0..15 and 16..31 of each row
-            uint16_t h[4];
-            for (int o = 0; o < 4; o++) {
-                const uint8_t *blk = wr[4 * g + o] + (size_t)b * bs;
-                memcpy(&h[o], blk, 2);
-                if (is_q4) {
-                    const v128_t v = wasm_v128_load(blk + 2);
-                    lo[o] = wasm_i8x16_sub(wasm_v128_and(v, wasm_i8x16_splat(0x0F)), wasm_i8x16_splat(8));
-                    hi[o] = wasm_i8x16_sub(wasm_u8x16_shr(v, 4), wasm_i8x16_splat(8));
-                } else {
-                    lo[o] = wasm_v128_load(blk + 2);
-                    hi[o] = wasm_v128_load(blk + 18);
-                }
+            v128_t dw[GROUP_BLOCKS], dmax = F4(0.0f);
+            for (int i = 0; i < gnb; i++) {
+                uint16_t h[4];
+                for (int o = 0; o < 4; o++) memcpy(&h[o], wr[4 * g + o] + (size_t)(b0 + i) * bs, 2);
+                dw[i] = half4_to_f32(wasm_i32x4_make(h[0], h[1], h[2], h[3]));
+                dmax = wasm_f32x4_pmax(dmax, wasm_f32x4_abs(dw[i]));
             }
-            wasm_v128_store(sc + (size_t)b * PANEL + 4 * g, half4_to_f32(wasm_i32x4_make(h[0], h[1], h[2], h[3])));
-            int16_t *d = pw + (size_t)b * PANEL * QK + 8 * g;
-            for (int half = 0; half < 2; half++) {
-                const v128_t *r = half ? hi : lo; // 16-bit lane j of r[o]: row o's k pair 8 half + j
-                const v128_t a0 = wasm_i16x8_shuffle(r[0], r[1], 0, 8, 1, 9, 2, 10, 3, 11);
-                const v128_t a1 = wasm_i16x8_shuffle(r[0], r[1], 4, 12, 5, 13, 6, 14, 7, 15);
-                const v128_t b0 = wasm_i16x8_shuffle(r[2], r[3], 0, 8, 1, 9, 2, 10, 3, 11);
-                const v128_t b1 = wasm_i16x8_shuffle(r[2], r[3], 4, 12, 5, 13, 6, 14, 7, 15);
-                const v128_t p[4] = {wasm_i32x4_shuffle(a0, b0, 0, 4, 1, 5), wasm_i32x4_shuffle(a0, b0, 2, 6, 3, 7),
-                                     wasm_i32x4_shuffle(a1, b1, 0, 4, 1, 5), wasm_i32x4_shuffle(a1, b1, 2, 6, 3, 7)};
-                for (int i = 0; i < 4; i++) { // p[i]: k pairs 2i and 2i + 1 of the four rows, int8
-                    const int j = 8 * half + 2 * i;
-                    wasm_v128_store(d + j * 16, wasm_i16x8_extend_low_i8x16(p[i]));
-                    wasm_v128_store(d + (j + 1) * 16, wasm_i16x8_extend_high_i8x16(p[i]));
+            wasm_v128_store(sc + (size_t)(b0 / GROUP_BLOCKS) * PANEL + 4 * g, wasm_f32x4_mul(dmax, F4(1.0f / (float)(1 << sh))));
+            // 32767 / D, with D = 0 (an all-zero group, scale 0 anyway) as 1e-30 so that m is 0
+            const v128_t inv = wasm_f32x4_div(F4(32767.0f), wasm_f32x4_pmax(dmax, F4(1e-30f)));
+            for (int i = 0; i < gnb; i++) {
+                const int32_t b = b0 + i;
+                // m per row, rounded to nearest by adding and removing 1.5 * 2^23 (V8 lowers
+                // i32x4.trunc_sat_f32x4_s to ~8 instructions), as int16 lanes (m0, m0, .., m3, m3)
+                const v128_t m32 = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(dw[i], inv), F4(0x1.8p23f)), F4(0x1.8p23f));
+                const v128_t m16 = wasm_i16x8_narrow_i32x4(m32, m32);
+                const v128_t m = wasm_i16x8_shuffle(m16, m16, 0, 0, 1, 1, 2, 2, 3, 3);
+                v128_t lo[4], hi[4]; // int8 values k 0..15 and 16..31 of each row
+                for (int o = 0; o < 4; o++) {
+                    const uint8_t *blk = wr[4 * g + o] + (size_t)b * bs;
+                    if (is_q4) {
+                        const v128_t v = wasm_v128_load(blk + 2);
+                        lo[o] = wasm_i8x16_sub(wasm_v128_and(v, wasm_i8x16_splat(0x0F)), wasm_i8x16_splat(8));
+                        hi[o] = wasm_i8x16_sub(wasm_u8x16_shr(v, 4), wasm_i8x16_splat(8));
+                    } else {
+                        lo[o] = wasm_v128_load(blk + 2);
+                        hi[o] = wasm_v128_load(blk + 18);
+                    }
+                }
+                int16_t *d = pw + (size_t)b * PANEL * QK + 8 * g;
+                for (int half = 0; half < 2; half++) {
+                    const v128_t *r = half ? hi : lo; // 16-bit lane j of r[o]: row o's k pair 8 half + j
+                    const v128_t a0 = wasm_i16x8_shuffle(r[0], r[1], 0, 8, 1, 9, 2, 10, 3, 11);
+                    const v128_t a1 = wasm_i16x8_shuffle(r[0], r[1], 4, 12, 5, 13, 6, 14, 7, 15);
+                    const v128_t b0v = wasm_i16x8_shuffle(r[2], r[3], 0, 8, 1, 9, 2, 10, 3, 11);
+                    const v128_t b1v = wasm_i16x8_shuffle(r[2], r[3], 4, 12, 5, 13, 6, 14, 7, 15);
+                    const v128_t p[4] = {wasm_i32x4_shuffle(a0, b0v, 0, 4, 1, 5), wasm_i32x4_shuffle(a0, b0v, 2, 6, 3, 7),
+                                         wasm_i32x4_shuffle(a1, b1v, 0, 4, 1, 5), wasm_i32x4_shuffle(a1, b1v, 2, 6, 3, 7)};
+                    for (int i2 = 0; i2 < 4; i2++) { // p[i2]: k pairs 2 i2 and 2 i2 + 1 of the four rows, int8
+                        const int j = 8 * half + 2 * i2;
+                        const v128_t wl = wasm_i16x8_shl(wasm_i16x8_extend_low_i8x16(p[i2]), sh);
+                        const v128_t wh = wasm_i16x8_shl(wasm_i16x8_extend_high_i8x16(p[i2]), sh);
+                        wasm_v128_store(d + j * 16, wasm_i16x8_q15mulr_sat(wl, m));
+                        wasm_v128_store(d + (j + 1) * 16, wasm_i16x8_q15mulr_sat(wh, m));
+                    }
                 }
             }
         }
@@ -466,17 +498,20 @@ static void widen_panel(int is_q4, const uint8_t *const *wr, int32_t nb, int16_t
 }
 
 // Quantized activations of tokens [t, t + n) tile-interleaved: per block b, xp[b * 128 + j * 8 +
-// i * 2 + {0, 1}] = token i's k pair j, and its scale in xs[b * 4 + i]; rows past n repeat the last.
+// i * 2 + {0, 1}] = token i's k pair j, and per activation group g its scale in xs[g * 4 + i]; rows
+// past n repeat the last.
 static void pack_tile_q(const int16_t *xq, const float *xd, int32_t t, int32_t n, int32_t nb, int16_t *xp, float *xs) {
+    const int32_t ng = (nb + GROUP_BLOCKS - 1) / GROUP_BLOCKS;
     const int16_t *r[TILE];
     const float *rd[TILE];
     for (int i = 0; i < TILE; i++) {
         const int64_t row = t + min_i32(i, n - 1);
         r[i] = xq + row * nb * QK;
-        rd[i] = xd + row * nb;
+        rd[i] = xd + row * ng;
     }
+    for (int32_t g = 0; g < ng; g++)
+        for (int i = 0; i < TILE; i++) xs[(size_t)g * TILE + i] = rd[i][g];
     for (int32_t b = 0; b < nb; b++) {
-        for (int i = 0; i < TILE; i++) xs[(size_t)b * TILE + i] = rd[i][b];
         for (int32_t j0 = 0; j0 < QK; j0 += 8) { // 4 pairs (8 int16) of each token at a time
             const size_t k = (size_t)b * QK + (size_t)j0;
             transpose4_store(wasm_v128_load(r[0] + k), wasm_v128_load(r[1] + k), wasm_v128_load(r[2] + k),
@@ -485,10 +520,11 @@ static void pack_tile_q(const int16_t *xq, const float *xd, int32_t t, int32_t n
     }
 }
 
-// One block's exact int32 sums of nt tokens x 8 outputs (s[t * 2 + h]: outputs 4h .. 4h + 3) scaled
-// by d_w[o] (ws, the panel's 8 block scales) * d_x[t] (xsb) and stored (first block) or added into
-// out[t * 8 + o]. Storing the first block instead of zeroing the tile first: the memset call was
-// 1.9% of a batch-32 forward pass (node --cpu-prof).
+// One group's exact int32 sums of nt tokens x 8 outputs (s[t * 2 + h]: outputs 4h .. 4h + 3) scaled
+// by d_w[o] (ws, the panel's 8 group scales) * d_x[t] (xsb) and stored (first group) or added into
+// out[t * 8 + o]. Storing the first group instead of zeroing the tile first: the memset call was
+// 1.9% of a batch-32 forward pass (node --cpu-prof). Once per group of 4 blocks rather than per
+// block: the GEMM 12% faster (q8, 128 x 384 x 1536, wasm under V8).
 BERT_INLINE void add_scaled_block(const v128_t *s, int nt, const float *ws, const float *xsb, float *out, int first) {
     const v128_t ws0 = wasm_v128_load(ws), ws1 = wasm_v128_load(ws + 4);
     for (int i = 0; i < 2 * nt; i++) {
@@ -498,17 +534,18 @@ BERT_INLINE void add_scaled_block(const v128_t *s, int nt, const float *ws, cons
     }
 }
 
-// 4 tokens x 8 outputs on a widened panel: per block, exact int32 sums in the outputs' lanes (a
-// splatted activation pair against two k pair vectors), then scaled by d_w[o] * d_x[t] into
-// out[t * 8 + o] (in memory).
+// 4 tokens x 8 outputs on a widened panel: per activation group (4 blocks), exact int32 sums in the
+// outputs' lanes (a splatted activation pair against two k pair vectors), then scaled by
+// d_w[o] * d_x[t] into out[t * 8 + o] (in memory).
 static void tile_q_packed(const int16_t *xp, const float *xs, const int16_t *pw, const float *sc, int32_t nb,
                           float *out) {
     if (nb <= 0) memset(out, 0, sizeof(float) * TILE * PANEL);
-    for (int32_t b = 0; b < nb; b++) {
+    for (int32_t b = 0, g = 0; b < nb; b += GROUP_BLOCKS, g++) {
         const int16_t *x = xp + (size_t)b * TILE * QK, *w = pw + (size_t)b * PANEL * QK;
+        const int32_t nj = min_i32(GROUP_BLOCKS, nb - b) * QK / 2;
         v128_t s00 = I4(0), s01 = I4(0), s10 = I4(0), s11 = I4(0), s20 = I4(0), s21 = I4(0), s30 = I4(0), s31 = I4(0);
 BERT_NO_UNROLL
-        for (int j = 0; j < QK / 2; j++, x += 2 * TILE, w += 2 * PANEL) {
+        for (int32_t j = 0; j < nj; j++, x += 2 * TILE, w += 2 * PANEL) {
             const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 8);
             // one load and four lane shuffles (pshufd): +5% over four load32_splat (vbroadcastss from
             // memory) under V8 on this Zen 3; the f32 kernel is the other way round (its mul/add
@@ -528,7 +565,7 @@ BERT_NO_UNROLL
             s31 = wasm_i32x4_add(s31, wasm_i32x4_dot_i16x8(xv, w1));
         }
         const v128_t s[8] = {s00, s01, s10, s11, s20, s21, s30, s31};
-        add_scaled_block(s, 4, sc + (size_t)b * PANEL, xs + (size_t)b * TILE, out, b == 0);
+        add_scaled_block(s, 4, sc + (size_t)g * PANEL, xs + (size_t)g * TILE, out, g == 0);
     }
 }
 
@@ -539,11 +576,12 @@ BERT_NO_UNROLL
 static void tile_q_packed2(const int16_t *xp, const float *xs, const int16_t *pw, const float *sc, int32_t nb,
                            float *out) {
     if (nb <= 0) memset(out, 0, sizeof(float) * 2 * PANEL);
-    for (int32_t b = 0; b < nb; b++) {
+    for (int32_t b = 0, g = 0; b < nb; b += GROUP_BLOCKS, g++) {
         const int16_t *x = xp + (size_t)b * TILE * QK, *w = pw + (size_t)b * PANEL * QK;
+        const int32_t nj = min_i32(GROUP_BLOCKS, nb - b) * QK / 2;
         v128_t s00 = I4(0), s01 = I4(0), s10 = I4(0), s11 = I4(0);
 BERT_NO_UNROLL
-        for (int j = 0; j < QK / 2; j++, x += 2 * TILE, w += 2 * PANEL) {
+        for (int32_t j = 0; j < nj; j++, x += 2 * TILE, w += 2 * PANEL) {
             const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 8);
             v128_t xv = wasm_v128_load32_splat(x);
             s00 = wasm_i32x4_add(s00, wasm_i32x4_dot_i16x8(xv, w0));
@@ -553,7 +591,7 @@ BERT_NO_UNROLL
             s11 = wasm_i32x4_add(s11, wasm_i32x4_dot_i16x8(xv, w1));
         }
         const v128_t s[4] = {s00, s01, s10, s11};
-        add_scaled_block(s, 2, sc + (size_t)b * PANEL, xs + (size_t)b * TILE, out, b == 0);
+        add_scaled_block(s, 2, sc + (size_t)g * PANEL, xs + (size_t)g * TILE, out, g == 0);
     }
 }
 
@@ -663,7 +701,7 @@ static void touch_lines(const uint8_t *p, uint64_t n) {
 }
 
 void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) {
-    const int32_t K = a->n_in, nt = a->n_tok, nb = K / QK;
+    const int32_t K = a->n_in, nt = a->n_tok, nb = K / QK, ng = bert_act_groups(K);
     const int quant = a->wtype == BERT_TYPE_Q8_0 || a->wtype == BERT_TYPE_Q4_0;
     // scratch: tile output | outlier columns | panel (weights, then for quantized weights their
     // scales) | token block
@@ -672,15 +710,15 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
     float *panel = ow + BERT_GEMM_OUTL_MAX * PANEL;
     float *block = panel + (size_t)PANEL * K;
     int16_t *pw = (int16_t *)(void *)panel;                      // quantized: 8 K int16 ...
-    float *sc = panel + (size_t)4 * K;                            // ... then 8 nb scales
+    float *sc = panel + (size_t)4 * K;                            // ... then 8 ng scales
     int16_t *xp = (int16_t *)(void *)block;                       // quantized: 128 K int16 ...
-    float *xs = block + (size_t)GEMM_QTOKEN_BLOCK * K / 2;        // ... then 128 nb scales
+    float *xs = block + (size_t)GEMM_QTOKEN_BLOCK * K / 2;        // ... then 128 ng scales
     const int32_t tb = quant ? GEMM_QTOKEN_BLOCK : GEMM_TOKEN_BLOCK;
     for (int32_t t0 = 0; t0 < nt; t0 += tb) {
         const int32_t t1 = min_i32(nt, t0 + tb);
         for (int32_t t = t0; t < t1; t += TILE) { // the token block, tile-interleaved
             const int32_t i = (t - t0) / TILE;
-            if (quant) pack_tile_q(a->xq, a->xd, t, min_i32(TILE, t1 - t), nb, xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb);
+            if (quant) pack_tile_q(a->xq, a->xd, t, min_i32(TILE, t1 - t), nb, xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * ng);
             else pack_tile_f32(a->x, a->ldx, t, min_i32(TILE, t1 - t), K, block + (size_t)i * TILE * K);
         }
         for (int32_t p = o0; p < o1; p += PANEL) {
@@ -689,7 +727,8 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             for (int o = 0; o < PANEL; o++) wr[o] = (const uint8_t *)a->w + (uint64_t)(p + min_i32(o, no - 1)) * a->w_row;
             if (p + PANEL < o1) // the next panel's rows: contiguous, (o1 - p - 8 capped at 8) rows
                 touch_lines(wr[0] + (uint64_t)PANEL * a->w_row, (uint64_t)min_i32(PANEL, o1 - p - PANEL) * a->w_row - 4);
-            if (quant) widen_panel(a->wtype == BERT_TYPE_Q4_0, wr, nb, pw, sc);
+            if (a->wtype == BERT_TYPE_Q4_0) widen_panel(1, wr, nb, pw, sc);
+            else if (quant) widen_panel(0, wr, nb, pw, sc);
             else pack_panel_f32(a->wtype, wr, no, K, panel);
             if (a->n_outl) outl_weights(a, p, no, PANEL, ow);
             v128_t b0 = F4(0.0f), b1 = F4(0.0f); // the panel's bias, for full panels
@@ -699,8 +738,8 @@ void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) 
             }
             for (int32_t t = t0; t < t1; t += TILE) {
                 const int32_t ntt = min_i32(TILE, t1 - t), i = (t - t0) / TILE;
-                if (quant && ntt <= 2) tile_q_packed2(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
-                else if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * nb, pw, sc, nb, tile);
+                if (quant && ntt <= 2) tile_q_packed2(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * ng, pw, sc, nb, tile);
+                else if (quant) tile_q_packed(xp + (size_t)i * TILE * K, xs + (size_t)i * TILE * ng, pw, sc, nb, tile);
                 else tile_f32_packed(block + (size_t)i * TILE * K, panel, K, tile);
                 if (no == PANEL) {
                     store_panel_tile(a, t, ntt, p, tile, b0, b1, a->n_outl ? ow : NULL);
@@ -853,25 +892,33 @@ void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1) {
                 break;
             }
             case BERT_TYPE_Q8_0:
-            case BERT_TYPE_Q4_0: {
+            case BERT_TYPE_Q4_0: { // per activation group: the blocks at the group's largest scale
                 const int16_t *xq = a->xq + (int64_t)t * K;
-                const float *xd = a->xd + (int64_t)t * nb;
-                for (int32_t b = 0; b < nb; b++) {
+                const float *xd = a->xd + (int64_t)t * bert_act_groups(K);
+                const int is_q4 = a->wtype == BERT_TYPE_Q4_0, sh = is_q4 ? 7 : 4;
+                const size_t bs = is_q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+                for (int32_t b0 = 0; b0 < nb; b0 += GROUP_BLOCKS) {
+                    const int32_t gnb = min_i32(GROUP_BLOCKS, nb - b0);
+                    float dmax = 0.0f;
+                    for (int32_t b = b0; b < b0 + gnb; b++) {
+                        uint16_t h;
+                        memcpy(&h, w + (size_t)b * bs, 2);
+                        if (fabsf(bert_f16_to_f32(h)) > dmax) dmax = fabsf(bert_f16_to_f32(h));
+                    }
                     int32_t isum = 0;
-                    float dw;
-                    if (a->wtype == BERT_TYPE_Q8_0) {
-                        const block_q8_0 *blk = (const block_q8_0 *)(const void *)(w + (size_t)b * sizeof(block_q8_0));
-                        dw = bert_f16_to_f32(blk->d);
-                        for (int j = 0; j < QK; j++) isum += xq[b * QK + j] * blk->qs[j];
-                    } else {
-                        const block_q4_0 *blk = (const block_q4_0 *)(const void *)(w + (size_t)b * sizeof(block_q4_0));
-                        dw = bert_f16_to_f32(blk->d);
-                        for (int j = 0; j < QK / 2; j++) {
-                            isum += xq[b * QK + j] * ((blk->qs[j] & 0x0F) - 8);
-                            isum += xq[b * QK + j + QK / 2] * ((blk->qs[j] >> 4) - 8);
+                    for (int32_t b = b0; b < b0 + gnb; b++) {
+                        const uint8_t *blk = w + (size_t)b * bs;
+                        uint16_t h;
+                        memcpy(&h, blk, 2);
+                        const float inv = 32767.0f / (dmax > 1e-30f ? dmax : 1e-30f);
+                        const int32_t m = (int32_t)nearbyintf(bert_f16_to_f32(h) * inv);
+                        for (int j = 0; j < QK; j++) {
+                            const int32_t v = is_q4 ? ((blk[2 + j % 16] >> (j < 16 ? 0 : 4)) & 0x0F) - 8 : (int8_t)blk[2 + j];
+                            const int32_t wv = (v * (1 << sh) * m + 16384) >> 15; // i16x8.q15mulr_sat_s
+                            isum += xq[b * QK + j] * wv;
                         }
                     }
-                    acc += (double)isum * dw * xd[b];
+                    acc += (double)isum * (dmax / (float)(1 << sh)) * xd[b0 / GROUP_BLOCKS];
                 }
                 break;
             }

@@ -22,13 +22,15 @@ enum {
 };
 
 // Activations quantized for integer dot products (against q8_0 / q4_0 weights): a row of n values
-// (n % 32 == 0) becomes n integers in [-BERT_ACT_QMAX, BERT_ACT_QMAX] with one f32 scale per block
-// of 32 (x ~= d * q). They are 16-bit: the dot kernel widens int8 weights to i16 for
-// i32x4.dot_i16x8_s anyway, so 15-bit activations cost nothing over 7-bit ones, and they keep the
-// small values of a block precise next to an outlier channel (BERT hidden states have a few dims
-// 100x larger than the rest; with int8 these would zero out their block-mates). Sums stay exact in
-// int32: 32 * 32767 * 128 < 2^31.
-#define BERT_ACT_QMAX 32767
+// (n % 32 == 0) becomes n integers in [-BERT_ACT_QMAX, BERT_ACT_QMAX] with one f32 scale per group
+// of BERT_ACT_GROUP values (the last group may be shorter; x ~= d * q). The GEMM sums a whole
+// group (four 32-value weight blocks, their scales brought to the group's largest when the panel is
+// widened: widen_panel in kernels.c) in int32 before it touches a float, which is what bounds the
+// integers: 128 * 8191 * 2032 < 2^31 (weights widened to at most 16 * 127). 13 bits per 128 values
+// are still 30x finer than the q8 weights' own step (and than onnxruntime's per-tensor uint8).
+#define BERT_ACT_QMAX 8191
+#define BERT_ACT_GROUP 128
+static inline int32_t bert_act_groups(int32_t n) { return (n + BERT_ACT_GROUP - 1) / BERT_ACT_GROUP; }
 void bert_quantize_act(const float *x, int64_t n, int16_t *q, float *d);
 void bert_quantize_act_ref(const float *x, int64_t n, int16_t *q, float *d);
 
@@ -38,7 +40,7 @@ typedef struct {
     const float *x;                 // f32 activations, rows ldx apart (f32 / f16 weights)
     int64_t ldx;
     const int16_t *xq;              // quantized activations (q8_0 / q4_0 weights): n_tok rows of
-    const float *xd;                // n_in int16 and n_in / 32 scales, densely packed
+    const float *xd;                // n_in int16 and bert_act_groups(n_in) scales, densely packed
     bert_type wtype;                // weights: rows of n_in values in wtype, w_row bytes apart
     const void *w;
     uint64_t w_row;

@@ -208,19 +208,18 @@ static void test_quantize_act(void) {
             for (int i = 0; i < 32; i++) x[i] = ((float)i - 15.5f) * 2.0f; // ties after scaling
         bert_quantize_act(x, 256, qa, da);
         bert_quantize_act_ref(x, 256, qb, db);
-        bad += memcmp(qa, qb, sizeof qa) != 0 || memcmp(da, db, sizeof da) != 0;
-        for (int b = 0; b < 8; b++) {
-            for (int j = 0; j < 32; j++) {
-                const float v = x[b * 32 + j];
-                if (isnan(v)) {
-                    CHECK(qa[b * 32 + j] == 0, "NaN must quantize to 0");
-                    continue;
-                }
-                CHECK(qa[b * 32 + j] >= -BERT_ACT_QMAX && qa[b * 32 + j] <= BERT_ACT_QMAX, "range");
-                // half a step, plus the f32 rounding of x / d (up to 32767 steps) and of d * q
-                CHECK(fabs(v - (double)da[b] * qa[b * 32 + j]) <= 0.5 * da[b] + 3e-7 * fabs(v) + 1e-30,
-                      "act quant error: %g vs %g * %d", v, da[b], qa[b * 32 + j]);
+        const int ng = bert_act_groups(256);
+        bad += memcmp(qa, qb, sizeof qa) != 0 || memcmp(da, db, sizeof(float) * ng) != 0;
+        for (int i = 0; i < 256; i++) {
+            const float v = x[i], d = da[i / BERT_ACT_GROUP];
+            if (isnan(v)) {
+                CHECK(qa[i] == 0, "NaN must quantize to 0");
+                continue;
             }
+            CHECK(qa[i] >= -BERT_ACT_QMAX && qa[i] <= BERT_ACT_QMAX, "range");
+            // half a step, plus the f32 rounding of x / d (up to 8191 steps) and of d * q
+            CHECK(fabs(v - (double)d * qa[i]) <= 0.5 * d + 3e-7 * fabs(v) + 1e-30, "act quant error: %g vs %g * %d", v, d,
+                  qa[i]);
         }
     }
     CHECK(bad == 0, "bert_quantize_act differs from its scalar twin in %d of 2000 rows", bad);
@@ -256,7 +255,7 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     for (int o = 0; o < no; o++) bert_quantize_row(c->t, wf + (size_t)o * K, w + row * o, K);
     const int quant = c->t == BERT_TYPE_Q8_0 || c->t == BERT_TYPE_Q4_0;
     if (quant)
-        for (int t = 0; t < nt; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * (K / 32));
+        for (int t = 0; t < nt; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * bert_act_groups(K));
     bert_gemm_args a = {
         .n_tok = nt, .n_in = K, .x = x, .ldx = K, .xq = xq, .xd = xd, .wtype = c->t, .w = w, .w_row = row,
         .y = ya, .ldy = no, .bias = c->bias ? bias : NULL, .res = c->res ? res : NULL, .ldr = no, .act = c->act,
@@ -291,7 +290,7 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     bert_gemm_ref(&r, 0, no);
     int bad = 0;
     double worst = 0;
-    const int nb = K / 32;
+    const int nb = K / 32, ng = bert_act_groups(K);
     for (int t = 0; t < nt; t++) {
         for (int o = 0; o < no; o++) {
             // S: sum of magnitudes of the terms, the scale of the rounding error
@@ -304,15 +303,15 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
                 for (int b = 0; b < nb; b++) {
                     float wv[32];
                     bert_dequantize_row(c->t, wr + (row / nb) * b, wv, 32);
-                    for (int j = 0; j < 32; j++) S += fabs((double)xq[t * K + b * 32 + j] * xd[t * nb + b] * wv[j]);
+                    for (int j = 0; j < 32; j++) S += fabs((double)xq[t * K + b * 32 + j] * xd[t * ng + b / 4] * wv[j]);
                 }
             }
             for (int j = 0; j < c->n_outl; j++)
                 S += fabs((double)x[t * K + oidx[j]] * bert_f16_to_f32(outl[j * no + o]));
             // f32 (src/kernels.c): a partial sum of up to 64 terms per lane, then one addition per
-            // 64-term chunk; integer path: the block sums are exact, one rounding per block scale
+            // 64-term chunk; integer path: the group sums are exact, one rounding per group scale
             // product and per accumulation.
-            const double terms = (quant ? nb + 4 : (K < 64 ? K : 64) + (K + 63) / 64 + 6) + c->n_outl;
+            const double terms = (quant ? ng + 4 : (K < 64 ? K : 64) + (K + 63) / 64 + 6) + c->n_outl;
             double bound = terms * 0x1p-24 * S * 1.5 + 1e-30;
             const double pre = yb[t * no + o] - (c->res ? res[t * no + o] : 0);
             if (c->act == BERT_EPI_GELU || c->act == BERT_EPI_GELU_TANH) bound = bound * 1.2 + 2e-7 * (1 + fabs(pre) * 4);
@@ -330,6 +329,78 @@ static int run_gemm_case(const gemm_case *c, double *worst_out) {
     free(x), free(wf), free(w), free(bias), free(res), free(ya), free(yb), free(xq), free(xd), free(scratch), free(wrow);
     free(outl);
     return bad;
+}
+
+// The integer path against exact products of the f32 inputs, with block scales that differ 1-40x
+// inside each activation group (so widen_panel's rescaling to the group's largest scale D is
+// exercised) and K with full and short groups. The bound is the propagated error of each input,
+// from its definition: a weight's storage error |w - deq(w)| plus the rescaling's
+// D (2^-(sh+1) + 3 vmax 2^-16) (half a widened step, and the 15-bit ratio of the block's scale to
+// D; vmax = 127 or 8), an activation's |x - d q|, and float rounding.
+static void test_gemm_q_accuracy(void) {
+    const int Ks[4] = {128, 384, 96, 160};
+    const bert_type types[2] = {BERT_TYPE_Q8_0, BERT_TYPE_Q4_0};
+    for (int ti = 0; ti < 2; ti++) {
+        const bert_type type = types[ti];
+        const int sh = type == BERT_TYPE_Q4_0 ? 7 : 4, vmax = type == BERT_TYPE_Q4_0 ? 8 : 127;
+        double worst = 0;
+        int bad = 0;
+        for (int ki = 0; ki < 4; ki++) {
+            enum { NT = 7, NO = 16 };
+            const int K = Ks[ki], nb = K / 32, ng = bert_act_groups(K);
+            const uint64_t row = bert_row_size(type, K);
+            float *x = malloc(sizeof(float) * NT * K), *wf = malloc(sizeof(float) * NO * K), *wd = malloc(sizeof(float) * NO * K);
+            float *y = malloc(sizeof(float) * NT * NO), *xd = malloc(sizeof(float) * NT * ng);
+            int16_t *xq = malloc(sizeof(int16_t) * NT * K);
+            uint8_t *w = malloc(row * NO);
+            float *scratch = malloc(sizeof(float) * bert_gemm_scratch_floats(K));
+            for (int i = 0; i < NT * K; i++) x[i] = rndn() * (i % 37 == 0 ? 8.0f : 1.0f);
+            for (int o = 0; o < NO; o++)
+                for (int b = 0; b < nb; b++) {
+                    const float f = powf(40.0f, rndf(0, 1)) * 0.01f;
+                    for (int j = 0; j < 32; j++) wf[o * K + b * 32 + j] = rndn() * f;
+                }
+            for (int o = 0; o < NO; o++) {
+                bert_quantize_row(type, wf + o * K, w + row * o, K);
+                bert_dequantize_row(type, w + row * o, wd + o * K, K);
+            }
+            for (int t = 0; t < NT; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * ng);
+            bert_gemm_args a = {.n_tok = NT, .n_in = K, .xq = xq, .xd = xd, .wtype = type, .w = w, .w_row = row, .y = y,
+                                .ldy = NO, .act = BERT_EPI_NONE};
+            float *sc = scratch;
+            bert_gemm(&a, 0, NO, sc);
+            for (int t = 0; t < NT; t++)
+                for (int o = 0; o < NO; o++) {
+                    double exact = 0, bound = 0, S = 0;
+                    for (int g = 0; g < ng; g++) {
+                        double D = 0; // the group's largest block scale (magnitude; q4_0's are signed)
+                        for (int b = 4 * g; b < 4 * g + 4 && b < nb; b++) {
+                            uint16_t h;
+                            memcpy(&h, w + row * o + (row / nb) * b, 2);
+                            if (fabs(bert_f16_to_f32(h)) > D) D = fabs(bert_f16_to_f32(h));
+                        }
+                        const double rescale = D * (ldexp(1.0, -(sh + 1)) + 3.0 * vmax * ldexp(1.0, -16));
+                        for (int k = 128 * g; k < 128 * g + 128 && k < K; k++) {
+                            const double xv = x[t * K + k], wv = wf[o * K + k];
+                            const double ew = fabs(wv - wd[o * K + k]) + rescale;
+                            const double ex = fabs(xv - (double)xd[t * ng + g] * xq[t * K + k]);
+                            exact += xv * wv;
+                            bound += fabs(xv) * ew + (fabs(wv) + ew) * ex;
+                            S += (fabs(xv) + ex) * (fabs(wv) + ew);
+                        }
+                    }
+                    bound += (ng + 4) * 0x1p-24 * S * 1.5 + 1e-30;
+                    const double d = fabs(y[t * NO + o] - exact);
+                    if (!(d <= bound) && bad++ < 3)
+                        printf("  %s K=%d: y[%d,%d] %.9g exact %.9g bound %.3g\n", bert_type_name(type), K, t, o, y[t * NO + o],
+                               exact, bound);
+                    if (d / bound > worst) worst = d / bound;
+                }
+            free(x), free(wf), free(wd), free(y), free(xd), free(xq), free(w), free(scratch);
+        }
+        printf("gemm %s vs exact f32 products: worst error/bound %.3f\n", bert_type_name(type), worst);
+        CHECK(bad == 0, "gemm %s: %d outputs off the exact products by more than the quantization bound", bert_type_name(type), bad);
+    }
 }
 
 static void test_gemm(void) {
@@ -360,34 +431,21 @@ static void test_gemm(void) {
     }
 
     // Exact in integer: activations that quantize with scale 1 (integers, max |x| = BERT_ACT_QMAX
-    // at the start of each block) against q8_0 weights with scale 1 (max |w| = 127; w = 0 where x
-    // is the big one): every product and block sum is an integer and the total stays < 2^24, so
-    // the SIMD result must equal the integer dot product exactly.
+    // at the start of each activation group) against q8_0 weights with scale 1 in every block (max
+    // |w| = 127; w = 0 where x is the big one, so the widened weights are exactly 16 w at scale
+    // 1/16): every product and group sum is an integer and the total stays < 2^24, so the SIMD
+    // result must equal the integer dot product exactly.
     enum { NT = 5, K = 256, NO = 6 };
     float x[NT * K], wf[NO * K], y[NT * NO];
     float *scratch = malloc(sizeof(float) * bert_gemm_scratch_floats(K));
     int16_t xq[NT * K];
     float xd[NT * K / 32];
     uint8_t w[NO * (K / 32) * 34];
-    for (int i = 0; i < NT * K; i++) x[i] = (i % 32 == 0) ? (float)BERT_ACT_QMAX : (float)((int)(rnd32() % 601) - 300);
+    for (int i = 0; i < NT * K; i++) x[i] = (i % BERT_ACT_GROUP == 0) ? (float)BERT_ACT_QMAX : (float)((int)(rnd32() % 601) - 300);
     for (int i = 0; i < NO * K; i++)
         wf[i] = (i % 32 == 0) ? 0.0f : (i % 32 == 1) ? -127.0f : (float)((int)(rnd32() % 255) - 127);
     for (int o = 0; o < NO; o++) bert_quantize_row(BERT_TYPE_Q8_0, wf + o * K, w + o * (K / 32) * 34, K);
-    for (int t = 0; t < NT; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * (K / 32));
-    bert_gemm_args a = {.n_tok = NT, .n_in = K, .xq = xq, .xd = xd, .wtype = BERT_TYPE_Q8_0, .w = w,
-                        .w_row = (K / 32) * 34, .y = y, .ldy = NO, .act = BERT_EPI_NONE};
-    bert_gemm(&a, 0, NO, scratch);
-    int bad = 0;
-    for (int t = 0; t < NT; t++)
-        for (int o = 0; o < NO; o++) {
-            int64_t s = 0;
-            for (int k = 0; k < K; k++) s += (int64_t)x[t * K + k] * (int64_t)wf[o * K + k];
-            bad += y[t * NO + o] != (float)s;
-        }
-    free(scratch);
-    CHECK(xd[0] == 1.0f, "activation scale should be exactly 1");
-    CHECK(bad == 0, "q8_0 integer dot not exact in %d outputs", bad);
-
+    for (int t = 0; t < NT; t++) bert_quantize_act(x + t * K, K, xq + t * K, xd + t * bert_act_groups(K));
     // The 2-token tail kernel (a token block ending in 1 or 2 tokens) gives exactly what the
     // 4-token kernel gives for the same rows: n_tok = 5 and 6 against the same rows inside n_tok = 8.
     for (int wt = 0; wt < 2; wt++) {
@@ -403,7 +461,7 @@ static void test_gemm(void) {
         for (int i = 0; i < NOT * KT; i++) wt_f[i] = rndn() * 0.1f;
         for (int o = 0; o < NOT; o++) bias[o] = rndn();
         for (int o = 0; o < NOT; o++) bert_quantize_row(type, wt_f + o * KT, wq + o * row, KT);
-        for (int t = 0; t < 8; t++) bert_quantize_act(xt + t * KT, KT, xqt + t * KT, xdt + t * (KT / 32));
+        for (int t = 0; t < 8; t++) bert_quantize_act(xt + t * KT, KT, xqt + t * KT, xdt + t * bert_act_groups(KT));
         bert_gemm_args g = {.n_tok = 8, .n_in = KT, .x = xt, .ldx = KT, .xq = xqt, .xd = xdt, .wtype = type, .w = wq,
                             .w_row = row, .y = y8, .ldy = NOT, .bias = bias, .act = BERT_EPI_GELU};
         bert_gemm(&g, 0, NOT, sc);
@@ -529,6 +587,7 @@ int main(void) {
     test_quantize_act();
     test_attn_qk();
     test_gemm();
+    test_gemm_q_accuracy();
     test_attn_pv();
     if (failures) {
         printf("test_kernels: %d failures\n", failures);

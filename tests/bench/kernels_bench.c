@@ -277,7 +277,7 @@ int main(int argc, char **argv) {
         uint64_t qcalls = 0;
         double t0 = now_s(), tq;
         do {
-            for (int32_t t = 0; t < T; t++) bert_quantize_act(x + (int64_t)t * K, K, xq + (int64_t)t * K, xd + (int64_t)t * (K / QK));
+            for (int32_t t = 0; t < T; t++) bert_quantize_act(x + (int64_t)t * K, K, xq + (int64_t)t * K, xd + (int64_t)t * bert_act_groups(K));
             qcalls++;
             tq = now_s() - t0;
         } while (tq < min_s / 5);
