@@ -108,12 +108,36 @@ typedef struct {
     int32_t k;
     int16_t *q;
     float *d;
+    const int32_t *skip; // outlier columns, quantized as 0 (n_skip of them, 0: none)
+    int32_t n_skip;
 } quant_job;
 
+// Outlier columns of a decomposed weight are 0 in its quantized rows (the GEMM adds them from the
+// exact side table), so their activations are quantized as 0 too: a hidden dim 10-50x larger than
+// the rest would otherwise set the scale of its whole 128-value group.
 static void quant_task(void *ctx, int32_t begin, int32_t end, int32_t thread) {
     quant_job *j = ctx;
-    for (int32_t t = begin; t < end; t++)
-        bert_quantize_act(j->x + (int64_t)t * j->ldx, j->k, j->q + (int64_t)t * j->k, j->d + (int64_t)t * bert_act_groups(j->k));
+    const int32_t ng = bert_act_groups(j->k);
+    for (int32_t t = begin; t < end; t++) {
+        const float *x = j->x + (int64_t)t * j->ldx;
+        int16_t *q = j->q + (int64_t)t * j->k;
+        float *d = j->d + (int64_t)t * ng;
+        if (!j->n_skip) {
+            bert_quantize_act(x, j->k, q, d);
+            continue;
+        }
+        for (int32_t g0 = 0; g0 < j->k; g0 += BERT_ACT_GROUP) {
+            const int32_t gn = j->k - g0 < BERT_ACT_GROUP ? j->k - g0 : BERT_ACT_GROUP;
+            float tmp[BERT_ACT_GROUP];
+            const float *src = x + g0;
+            for (int32_t c = 0; c < j->n_skip; c++) {
+                if (j->skip[c] < g0 || j->skip[c] >= g0 + gn) continue;
+                if (src != tmp) src = memcpy(tmp, x + g0, (size_t)gn * sizeof(float));
+                tmp[j->skip[c] - g0] = 0.0f;
+            }
+            bert_quantize_act(src, gn, q + g0, d + g0 / BERT_ACT_GROUP);
+        }
+    }
 }
 
 typedef struct {
@@ -203,13 +227,6 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
     if (j.a.w_row == 0 || w->nbytes / j.a.w_row < (uint64_t)n_out)
         return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "weight of %d x %d %s values does not fit its %llu bytes",
                          n_out, n_in, bert_type_name(w->type), (unsigned long long)w->nbytes);
-    if (w->type == BERT_TYPE_Q8_0 || w->type == BERT_TYPE_Q4_0) {
-        quant_job q = {x, n_in, n_in, (int16_t *)qbuf, NULL};
-        q.d = (float *)((char *)qbuf + (((uint64_t)n_rows * n_in * 2 + 63) & ~(uint64_t)63));
-        bert_parallel_for(m->pool, n_rows, quant_task, &q);
-        j.a.xq = q.q;
-        j.a.xd = q.d;
-    }
     if (w->n_outl > 0) { // decomposed (model.h): the GEMM adds the exact side columns
         if (!w->outl || w->n_outl > m->n_outl || w->outl_nbytes / 2 / (uint64_t)n_out < (uint64_t)w->n_outl)
             return bert_fail(m->err, BERT_STATUS_BAD_MODEL, "outlier columns of a %d x %d weight are inconsistent",
@@ -221,6 +238,17 @@ static bert_status linear(fwd *f, int32_t n_rows, const bert_tensor *w, const be
         j.a.outl_idx = m->outl_idx;
         j.a.outl = w->outl;
         j.a.outl_ld = n_out;
+    }
+    if (w->type == BERT_TYPE_Q8_0 || w->type == BERT_TYPE_Q4_0) {
+        quant_job q = {x, n_in, n_in, (int16_t *)qbuf, NULL, NULL, 0};
+        q.d = (float *)((char *)qbuf + (((uint64_t)n_rows * n_in * 2 + 63) & ~(uint64_t)63));
+        if (w->n_outl > 0 && !w->outl_in_data) { // every row holds 0 at the outlier columns
+            q.skip = m->outl_idx;
+            q.n_skip = w->n_outl;
+        }
+        bert_parallel_for(m->pool, n_rows, quant_task, &q);
+        j.a.xq = q.q;
+        j.a.xd = q.d;
     }
     bert_parallel_for(m->pool, (n_out + BERT_GEMM_PANEL - 1) / BERT_GEMM_PANEL, gemm_task, &j);
     return BERT_STATUS_OK;

@@ -844,6 +844,7 @@ static void store_row(bert_loader *l, const bert_st_tensor *t, const bert_slot *
         if (dt->outl) {
             // A row that arrives before the first LayerNorm gain (a reordered file) keeps all its
             // columns quantized and zeros in the side table: correct, only less precise.
+            if (!l->outl_known) dt->outl_in_data = 1;
             uint64_t r = row + (uint64_t)s->part * (uint64_t)(dt->ne1 / 3); // fused q/k/v: rows of part
             for (int32_t j = 0; j < BERT_OUTL_MAX; j++) {
                 uint16_t h = 0;

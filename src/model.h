@@ -30,6 +30,7 @@ typedef struct {
     uint16_t *outl;
     uint64_t outl_nbytes;
     int32_t n_outl;
+    int32_t outl_in_data; // some rows were stored before the outlier dims were known (in data)
 } bert_tensor;
 
 #define BERT_OUTL_MAX 8
