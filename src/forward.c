@@ -32,7 +32,8 @@ typedef struct {
 static uint64_t align64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
-// Quantized activations for n_tok rows of k values: int16 values + one f32 scale per 32.
+// Quantized activations for n_tok rows of k values: int16 values + one f32 scale per group of
+// BERT_ACT_GROUP (kernels.h).
 static uint64_t qact_bytes(uint64_t n_tok, uint64_t k) {
     return n_tok * k * 2 + n_tok * (uint64_t)bert_act_groups((int32_t)k) * 4 + 64;
 }

@@ -501,7 +501,7 @@ BERT_INLINE void widen_panel(int is_q4, const uint8_t *const *wr, int32_t nb, in
 // i * 2 + {0, 1}] = token i's k pair j, and per activation group g its scale in xs[g * 4 + i]; rows
 // past n repeat the last.
 static void pack_tile_q(const int16_t *xq, const float *xd, int32_t t, int32_t n, int32_t nb, int16_t *xp, float *xs) {
-    const int32_t ng = (nb + GROUP_BLOCKS - 1) / GROUP_BLOCKS;
+    const int32_t ng = bert_act_groups(nb * QK);
     const int16_t *r[TILE];
     const float *rd[TILE];
     for (int i = 0; i < TILE; i++) {
@@ -899,19 +899,18 @@ void bert_gemm_ref(const bert_gemm_args *a, int32_t o0, int32_t o1) {
                 const size_t bs = is_q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
                 for (int32_t b0 = 0; b0 < nb; b0 += GROUP_BLOCKS) {
                     const int32_t gnb = min_i32(GROUP_BLOCKS, nb - b0);
-                    float dmax = 0.0f;
-                    for (int32_t b = b0; b < b0 + gnb; b++) {
+                    float dw[GROUP_BLOCKS], dmax = 0.0f;
+                    for (int32_t i = 0; i < gnb; i++) {
                         uint16_t h;
-                        memcpy(&h, w + (size_t)b * bs, 2);
-                        if (fabsf(bert_f16_to_f32(h)) > dmax) dmax = fabsf(bert_f16_to_f32(h));
+                        memcpy(&h, w + (size_t)(b0 + i) * bs, 2);
+                        dw[i] = bert_f16_to_f32(h);
+                        if (fabsf(dw[i]) > dmax) dmax = fabsf(dw[i]);
                     }
+                    const float inv = 32767.0f / (dmax > 1e-30f ? dmax : 1e-30f);
                     int32_t isum = 0;
                     for (int32_t b = b0; b < b0 + gnb; b++) {
                         const uint8_t *blk = w + (size_t)b * bs;
-                        uint16_t h;
-                        memcpy(&h, blk, 2);
-                        const float inv = 32767.0f / (dmax > 1e-30f ? dmax : 1e-30f);
-                        const int32_t m = (int32_t)nearbyintf(bert_f16_to_f32(h) * inv);
+                        const int32_t m = (int32_t)nearbyintf(dw[b - b0] * inv);
                         for (int j = 0; j < QK; j++) {
                             const int32_t v = is_q4 ? ((blk[2 + j % 16] >> (j < 16 ? 0 : 4)) & 0x0F) - 8 : (int8_t)blk[2 + j];
                             const int32_t wv = (v * (1 << sh) * m + 16384) >> 15; // i16x8.q15mulr_sat_s
