@@ -14,6 +14,7 @@
 //          --report FILE (no measuring: tables, targets, chart and docs from an earlier results.json)
 //          --no-native (skip building build-bench/native)  --no-kernels  --big-reps N (bert-base/large, default 1)
 //          --rounds N (paired stage, default 10; 2 with --quick)  --no-paired
+//          --no-browser (full run: skip the batch-1 stage in headless Chromium, browser_b1.mjs)
 //
 // Every configuration runs in its own child process (ref_worker.mjs / bertwasm_worker.mjs) so
 // its peak RSS is its own. Rows of one model run back to back, and with --reps N the order is
@@ -37,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { makeSets } from './sentences.mjs';
 import { parseArgs, median } from './measure.mjs';
 import { renderChart } from './chart.mjs';
+import { runBrowserB1 } from './browser_b1.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -488,7 +490,10 @@ async function measureAll() {
     for (const row of Object.values(agg)) row.run_date = results.date;
     addRatios(agg);
     const paired = PAIRED[m] && !args['no-paired'] ? await runPaired(m, dir, textsFile) : null;
-    results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs, ...(paired ? { paired } : {}) };
+    // batch 1 where a search box runs it: in the browser (full runs; informational, not a target)
+    const browser = m === 'minilm' && !QUICK && !args['no-browser'] && !ONLY
+      ? await runBrowserB1({ modelDir: dir, textsFile, rounds: ROUNDS, log: (x) => say(`${m} ${x}`) }) : null;
+    results.models[m] = { label: MODEL_DEFS[m].label, sets: SETS[m], cli_sets: CLI_SETS[m], sizes, rows: agg, runs, ...(paired ? { paired } : {}), ...(browser ? { browser } : {}) };
     // written after every model, so an interrupted run keeps what it measured
     fs.writeFileSync(path.join(OUT, QUICK ? 'results-quick.partial.json' : 'results.partial.json'), JSON.stringify(results, null, 1));
   }
@@ -679,6 +684,20 @@ function table() {
     }
   } else if (P?.error) {
     lines.push(`\n### Paired stage (MiniLM): failed: ${P.error.replace(/\|/g, '/')}\n`);
+  }
+  const B = results.models.minilm?.browser;
+  if (B) {
+    lines.push('\n### Browser stage (MiniLM q8, batch 1): headless Chromium, one page per thread count\n');
+    if (B.error) lines.push(`failed: ${B.error.replace(/\|/g, '/')}`);
+    else {
+      lines.push(`bertwasm's web build and transformers.js + onnxruntime-web embed the same sentences one at a time, in alternating windows of ${B.runs[0]?.count ?? ''} (${B.runs[0]?.rounds ?? ''} rounds, the order reversed every other round), on the same thread count; medians per query. Informational: the targets are judged in Node (the paired stage). "cosine": the two implementations' embeddings of the same sentence.\n`);
+      lines.push('| browser | threads | bertwasm backend | bertwasm ms | ort-web q8 ms | ratio | per-round range | cosine |');
+      lines.push('|---|---|---|---|---|---|---|---|');
+      for (const r of B.runs) {
+        lines.push(r.error ? `| | ${r.threads} | failed: ${r.error.replace(/\|/g, '/').slice(0, 200)} | | | | | |`
+          : `| ${r.browser} | ${r.threads} | ${r.backend} | ${fmt(r.bertwasm_ms, 2)} | ${fmt(r.ort_ms, 2)} | ${fmt(r.ratio, 3)} | ${r.ratio_range.join('-')} | ${r.cosine} |`);
+      }
+    }
   }
   lines.push('\n### Targets\n');
   lines.push('Judged on the paired figure where the paired stage measures it (wall clock, alternating windows), else on the rows above; the f32 GEMM figure is the kernel benchmark\'s own pairing (kernel and peak loop in adjacent windows, the range over the pairs). "separate rows" is the same ratio from the rows, which ran minutes apart; "per CPU-second" from the rows\' CPU time.\n');
