@@ -1,4 +1,7 @@
 // Type declarations for 'bertwasm' (hand-written; see web/index.js).
+// Symbol.dispose is declared by TypeScript's esnext.disposable lib (TypeScript 5.2+): referenced
+// here so the types check without @types/node and whatever the consumer's `lib` or `target`.
+/// <reference lib="esnext.disposable" />
 
 /** Stable error codes: C core statuses plus the JS-side ones. */
 export type BertErrorCode =
@@ -119,9 +122,16 @@ export interface LoadOptions {
   dtype?: DType;
   /** Storage of the embedding tables (default: as dtype). */
   embeddingDtype?: DType;
-  /** Tokens per sequence incl. [CLS]/[SEP] (default: the model's maximum). */
+  /**
+   * Tokens per sequence incl. [CLS]/[SEP]: an integer from 2 to 2^31 - 1; more than the model's
+   * maximum means the model's maximum (`model.config.maxTokens`). Default (or 0): the model's
+   * maximum. Anything else: INVALID_ARGUMENT.
+   */
   maxTokens?: number;
-  /** Sequences per forward pass (default 8); larger embed() inputs are split. */
+  /**
+   * Sequences per forward pass, an integer from 1 to 2^30 (default, or 0: 8); larger embed()
+   * inputs are split. maxTokens x maxBatch may not exceed 2^31. Anything else: INVALID_ARGUMENT.
+   */
   maxBatch?: number;
   /** Default: from 1_Pooling/config.json, else mean. */
   pooling?: Pooling;
@@ -192,6 +202,25 @@ export interface ModelConfig {
   embeddingDtype: DType | string;
 }
 
+/**
+ * What `toJSON()` returns (so `JSON.stringify(model)`), and what `console.log(model)` shows in Node.
+ */
+export interface ModelSummary {
+  backend: Backend;
+  threads: number;
+  dim: number;
+  dtype: DType | string;
+  embeddingDtype: DType | string;
+  pooling: Pooling;
+  normalize: boolean;
+  maxTokens: number;
+  maxBatch: number;
+  numLabels: number;
+  /** `plan.total`. */
+  planBytes: number;
+  disposed: boolean;
+}
+
 export class Model {
   private constructor();
   readonly plan: MemoryPlan;
@@ -210,16 +239,21 @@ export class Model {
   countTokens(text: string): Promise<number>;
   /** Cross-encoders only (UNSUPPORTED otherwise). Best first; topK: a positive integer (INVALID_ARGUMENT otherwise). */
   rerank(query: string, docs: string[], options?: { topK?: number }): Promise<RerankResult[]>;
-  similarity(a: string | Float32Array, b: string | Float32Array): Promise<number>;
+  /** Texts or vectors; anything else, or vectors of different lengths: INVALID_ARGUMENT. */
+  similarity(a: string | ArrayLike<number>, b: string | ArrayLike<number>): Promise<number>;
   /**
    * Frees the model now. Calls not yet settled (queued behind others, or made in the same tick)
    * and later calls reject with DISPOSED.
    */
   dispose(): void;
+  /** dispose(), for `using model = await load(...)`. */
   [Symbol.dispose](): void;
+  /** A short summary, without the wasm internals. */
+  toJSON(): ModelSummary;
 }
 
 export function load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+/** Vectors of equal length (INVALID_ARGUMENT otherwise); 0 when either is all zeros. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
 /** The variant load() would use with these options. */
 export function pickBackend(options?: Pick<LoadOptions, 'threads' | 'backend'>): Backend;

@@ -32,7 +32,7 @@
 // Concurrency: every Model method is queued per model, so overlapping calls are safe. All calls on
 // one instance are synchronous wasm calls between awaits, so models never see each other's scratch.
 
-import { isParts } from './parts.js';
+import { isParts, hideInternals, modelSummary, inspectModel, INSPECT } from './parts.js';
 
 const TEXT_CAP = 256 * 1024;          // text window and weight-copy window (bytes)
 const MISC = 256;                     // out-params (encoding info, plan doubles, status)
@@ -66,6 +66,24 @@ const abortError = (signal) => new BertError('ABORTED',
   'load aborted' + (signal && signal.reason && signal.reason.message ? ': ' + signal.reason.message : ''));
 
 function invalid(msg) { return new BertError('INVALID_ARGUMENT', msg); }
+const quote = (v) => (typeof v === 'string' ? JSON.stringify(v) : String(v)); // a bad value, for a message
+
+// The engine's limits on the token shape (src/loader.c, src/forward.c): both are int32 in
+// bert_load_params, maxTokens is 0 (the model's maximum) or >= 2, and one forward pass takes at
+// most 2^31 tokens (maxTokens x maxBatch), so maxBatch can never exceed 2^30. A maxTokens above the
+// model's maximum means the model's maximum (model.config.maxTokens says which was used).
+const MAX_TOKENS_LIMIT = 2 ** 31 - 1;
+const MAX_BATCH_LIMIT = 2 ** 30;
+const DEFAULT_BATCH = 8;
+
+// Integer options are checked here, not truncated: `| 0` on its way to the int32 parameter would
+// silently turn 1e12 into 8 or 2**32 + 1 into 1. 0 (or no value) keeps the default.
+function checkInt(opts, name, min, max, zero) {
+  const v = opts[name];
+  if (v == null || v === 0) return;
+  if (!(Number.isInteger(v) && v >= min && v <= max))
+    throw invalid(`options.${name} must be an integer from ${min} to ${max} (or ${zero}), not ${quote(v)}`);
+}
 const msgOf = (e) => (e && e.message ? e.message : String(e));
 
 // ---------------------------------------------------------------------------------------------
@@ -173,8 +191,9 @@ function memoryCap(budget, initialBytes, files, opts, threads) {
   const cf = files.find(([n]) => n === 'config.json');
   try { cfg = JSON.parse(new TextDecoder().decode(cf[1])); } catch { /* the core will say */ }
   const num = (v, d) => (Number.isFinite(v) && v > 0 ? Math.floor(v) : d);
-  const T = num(opts.maxTokens, num(cfg.max_position_embeddings, 512));
-  const B = num(opts.maxBatch, 8);
+  const maxPos = num(cfg.max_position_embeddings, 512);
+  const T = Math.min(num(opts.maxTokens, maxPos), maxPos); // the core caps maxTokens there too
+  const B = num(opts.maxBatch, DEFAULT_BATCH);
   const dim = num(cfg.hidden_size, 1024);
   const labels = num(cfg.num_labels, cfg.id2label ? Object.keys(cfg.id2label).length : 1);
   const work = scratchLayout(T, B, dim, labels, true).end;
@@ -859,7 +878,7 @@ function fromResponse(r, url) {
 // An error about a file, prefixed with where the file came from (when known). A message that
 // already starts with the file's name ("vocab.txt: empty") gets its location in place of the name.
 function located(e, from, name) {
-  if (!from || !(e instanceof BertError) || e.message.startsWith(from)) return e;
+  if (!from || !(e instanceof BertError) || e.message.startsWith(from) || e.message.startsWith('options')) return e;
   const named = name && e.message.startsWith(name + ':');
   e.message = named ? from + e.message.slice(name.length) : `${from}: ${e.message}`;
   return e;
@@ -919,8 +938,20 @@ async function openFile(path) {
  * @returns {Promise<Model>}
  */
 export async function load(source, options = {}) {
+  // One signal for everything this load starts (the small files are fetched in parallel, so one
+  // failing leaves the others in flight): the caller's signal aborts it, and so does the end of
+  // the load, whichever way it ends. From then on onProgress is never called again.
+  const userSignal = options ? options.signal : undefined;
+  if (userSignal != null && typeof userSignal.addEventListener !== 'function')
+    throw invalid('options.signal must be an AbortSignal');
+  const ended = new AbortController();
+  const follow = () => ended.abort(userSignal.reason);
+  if (userSignal) {
+    if (userSignal.aborted) follow();
+    else userSignal.addEventListener('abort', follow, { once: true });
+  }
   try {
-    return await loadModel(source, options);
+    return await loadModel(source, { ...options, signal: ended.signal });
   } catch (e) {
     // A stream the caller handed us that was never read must not be left dangling.
     const w = source && typeof source === 'object' ? source.weights : null;
@@ -929,6 +960,9 @@ export async function load(source, options = {}) {
       else if (typeof Response !== 'undefined' && w instanceof Response && w.body && !w.body.locked) w.body.cancel(e).catch(() => {});
     } catch { /* best effort */ }
     throw e;
+  } finally {
+    if (userSignal) userSignal.removeEventListener('abort', follow);
+    ended.abort(new BertError('ABORTED', 'load() has settled')); // fetches still in flight
   }
 }
 
@@ -942,15 +976,22 @@ async function loadModel(source, options) {
   if (edtype != null && !Object.hasOwn(DTYPES, edtype)) throw invalid(`options.embeddingDtype must be one of q8, q4, f16, f32 (got ${edtype})`);
   let pooling = -1;
   if (opts.pooling != null) {
-    if (!(opts.pooling in POOLINGS)) throw invalid(`options.pooling must be one of ${Object.keys(POOLINGS).join(', ')}`);
+    // Own keys only: `in` would take 'toString' or '__proto__' for a pooling mode.
+    if (!Object.hasOwn(POOLINGS, opts.pooling))
+      throw invalid(`options.pooling must be one of ${Object.keys(POOLINGS).join(', ')} (got ${quote(opts.pooling)})`);
     pooling = POOLINGS[opts.pooling];
   }
   const normalize = opts.normalize == null ? -1 : opts.normalize ? 1 : 0;
-  for (const k of ['maxTokens', 'maxBatch', 'memoryBudget']) {
-    if (opts[k] != null && !(Number.isFinite(opts[k]) && opts[k] >= 0)) throw invalid(`options.${k} must be a non-negative number`);
-  }
+  checkInt(opts, 'maxTokens', 2, MAX_TOKENS_LIMIT, "0 for the model's maximum");
+  checkInt(opts, 'maxBatch', 1, MAX_BATCH_LIMIT, `0 for the default, ${DEFAULT_BATCH}`);
+  if (opts.memoryBudget != null && !(Number.isFinite(opts.memoryBudget) && opts.memoryBudget >= 0))
+    throw invalid(`options.memoryBudget must be a non-negative number of bytes (got ${quote(opts.memoryBudget)})`);
   const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
-  const progress = (e) => { if (onProgress) { try { onProgress(e); } catch { /* the caller's bug, not ours */ } } };
+  // Silent once the signal fired: after an abort, and after load() settled (see load).
+  const progress = (e) => {
+    if (!onProgress || signal.aborted) return;
+    try { onProgress(e); } catch { /* the caller's bug, not ours */ }
+  };
 
   // With a budget the instance's memory maximum depends on the small files (config.json,
   // tokenizer size): read them first.
@@ -1007,7 +1048,8 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
     const code = rt.statusName(s);
     const extra = {};
     if (M._bert_loader_has_plan(loader)) extra.plan = readLoaderPlan(rt, loader);
-    return new BertError(code, rt.cstr(M._bert_loader_error(loader)) || code, extra);
+    const msg = rt.cstr(M._bert_loader_error(loader)) || code;
+    return new BertError(code, paramsMessage(msg) || msg, extra);
   };
   try {
     // Small files, config.json first (gatherSource keeps that order).
@@ -1145,6 +1187,20 @@ async function loadInto(rt, threads, files, weights, where, opts, dtype, edtype,
   }
 }
 
+// The core reports bad load parameters as "params: ..." in its C names, and those it checks in
+// bert_loader_init only when the first file is added: name the options instead (and never that
+// file, see located).
+const PARAM_NAMES = [[/\bmax_tokens\b/g, 'options.maxTokens'], [/\bmax_batch\b/g, 'options.maxBatch'],
+  [/\bembd_type\b/g, 'options.embeddingDtype'], [/\bwtype\b/g, 'options.dtype'],
+  [/\bpooling\b/g, 'options.pooling'], [/\bnormalize\b/g, 'options.normalize']];
+function paramsMessage(msg) {
+  if (!msg.startsWith('params: ')) return null;
+  let m = msg.slice('params: '.length);
+  for (const [re, name] of PARAM_NAMES) m = m.replace(re, name);
+  if (/ tokens x \d+ sequences /.test(m)) return `options.maxTokens x options.maxBatch: ${m}`;
+  return m.startsWith('options.') ? m : `options: ${m}`;
+}
+
 function planFromDoubles(d) {
   return {
     weights: d[0], vocab: d[1], activations: d[2], staging: d[3], total: d[4],
@@ -1214,11 +1270,13 @@ export class Model {
   /** @internal */
   constructor(rt, ptr, threads, files, work, workSize) {
     const M = rt.M;
-    this._rt = rt;
-    this._ptr = ptr;
-    this._tail = Promise.resolve();
-    this._disposed = false;
-    this._why = ''; // appended to DISPOSED messages (set by shutdown())
+    // Internals are non-enumerable (see hideInternals); the public fields are plan, dim, config,
+    // backend and threads.
+    hideInternals(this, {
+      _rt: rt, _ptr: ptr, _tail: Promise.resolve(), _disposed: false,
+      _why: '', // appended to DISPOSED messages (set by shutdown())
+      _hp: null, _lay: null, _work: 0,
+    });
     const misc = rt.misc;
     M._bertw_model_info(ptr, misc);
     const h = rt.readDoubles(misc, 13);
@@ -1487,6 +1545,10 @@ export class Model {
 
   /** Cosine similarity of two texts or vectors. */
   similarity(a, b) {
+    for (const x of [a, b]) {
+      if (typeof x !== 'string' && !isVector(x))
+        return Promise.reject(invalid('similarity(a, b): a and b must each be a text or a vector'));
+    }
     // Vectors go through the queue too, so a disposed model rejects as for any other call.
     const vec = (x) => (typeof x === 'string' ? this.embed(x) : this._run(() => x));
     return Promise.all([vec(a), vec(b)]).then(([x, y]) => cosineSimilarity(x, y));
@@ -1511,11 +1573,21 @@ export class Model {
   }
 
   [DISPOSE]() { this.dispose(); }
+
+  /** A short summary (backend, dtype, dim, pooling, plan bytes, ...), also what JSON.stringify gives. */
+  toJSON() { return modelSummary(this); }
+
+  [INSPECT](depth, options, inspect) { return inspectModel('Model', this, depth, options, inspect); }
 }
+
+// A vector: an array, a typed array or another ArrayLike<number> object. Numbers, plain objects and
+// strings are not: with no numeric length they used to compare as two empty vectors (0).
+const isVector = (v) => v !== null && typeof v === 'object' && Number.isSafeInteger(v.length) && v.length >= 0;
 
 /** Cosine similarity of two vectors (dot product when both are normalized). */
 export function cosineSimilarity(a, b) {
-  if (!a || !b || a.length !== b.length) throw invalid('cosineSimilarity: vectors of equal length expected');
+  if (!isVector(a) || !isVector(b)) throw invalid('cosineSimilarity(a, b): a and b must be vectors (arrays or typed arrays of numbers)');
+  if (a.length !== b.length) throw invalid(`cosineSimilarity(a, b): vectors of equal length expected (got ${a.length} and ${b.length})`);
   let dot = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
   return na && nb ? dot / Math.sqrt(na * nb) : 0;

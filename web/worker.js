@@ -7,7 +7,7 @@
 //   const v = await model.embed('hello');
 //   await model.dispose();   // terminates the worker
 import { BertError, cosineSimilarity } from './index.js';
-import { isParts, mapParts } from './parts.js';
+import { isParts, mapParts, hideInternals, modelSummary, inspectModel, INSPECT } from './parts.js';
 
 export { BertError, cosineSimilarity };
 
@@ -154,13 +154,13 @@ const cancelStreams = (list) => {
 
 export class RemoteModel {
   constructor(port, info) {
-    this._port = port;
-    this._pending = new Map();
-    this._next = 1;
-    this._disposed = false;
-    this._dead = null; // the error the worker died with: every later call rejects with it
+    // Internals are non-enumerable (see hideInternals in parts.js), as on Model.
+    hideInternals(this, {
+      _port: port, _pending: new Map(), _next: 1, _disposed: false,
+      _dead: null, // the error the worker died with: every later call rejects with it
+      _memory: info.memory,
+    });
     Object.assign(this, { plan: info.plan, config: info.config, dim: info.dim, backend: info.backend, threads: info.threads });
-    this._memory = info.memory;
   }
   /** Last memory figures reported by the worker (updated after every call). */
   get memory() { return this._memory; }
@@ -222,7 +222,14 @@ export class RemoteModel {
     this._fail(new BertError('DISPOSED', 'the model has been disposed'));
     await this._port.terminate();
   }
+  // Only the async protocol (`await using`): dispose() here returns a promise, and a sync
+  // [Symbol.dispose] could not wait for the worker to end.
   [Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose')]() { return this.dispose(); }
+
+  /** A short summary (backend, dtype, dim, pooling, plan bytes, ...), also what JSON.stringify gives. */
+  toJSON() { return modelSummary(this); }
+
+  [INSPECT](depth, options, inspect) { return inspectModel('RemoteModel', this, depth, options, inspect); }
 }
 
 /**
@@ -251,13 +258,20 @@ export async function load(source, options = {}) {
   }
   let model = null;
   let closing = false; // we terminate the worker ourselves: its exit is not a failure
-  let loadResolve, loadReject;
-  const loading = new Promise((res, rej) => { loadResolve = res; loadReject = rej; });
+  let loadResolve, loadReject, loadSettled = false;
+  const loading = new Promise((res, rej) => {
+    loadResolve = (v) => { loadSettled = true; res(v); };
+    loadReject = (e) => { loadSettled = true; rej(e); };
+  });
   loading.catch(() => {}); // observed below, or abandoned when we abort before posting the load
   port.on((msg) => {
     if (msg.ready) return;
     if (msg.id === 1 && !model) {
-      if (msg.progress) { if (onProgress) { try { onProgress(msg.progress); } catch { /* ignore */ } } return; }
+      if (msg.progress) {
+        // As on the main thread: never once load() has settled (or the caller aborted it).
+        if (onProgress && !loadSettled && !(signal && signal.aborted)) { try { onProgress(msg.progress); } catch { /* ignore */ } }
+        return;
+      }
       if (msg.ok) loadResolve(msg.result); else loadReject(toError(msg.error));
       return;
     }

@@ -95,3 +95,66 @@ test('dtype: load() accepts exactly the names of the DType type', async () => {
       await assert.rejects(index.load(TINY, { [key]: bad }), (e) => e instanceof index.BertError && e.code === 'INVALID_ARGUMENT', `${key} ${bad}`);
   }
 });
+
+// A .d.ts without its comments (they may mention members the class does not have).
+const code = (dts) => dts.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/(?!\/).*$/gm, '');
+// The body of `export class Name { ... }` in a .d.ts (comments removed).
+function classBody(dts, name) {
+  const m = new RegExp(`export class ${name} \\{([\\s\\S]*?)\\n\\}`).exec(code(dts));
+  assert.ok(m, `class ${name} not found`);
+  return m[1];
+}
+
+test('dispose protocols: Model has [Symbol.dispose], RemoteModel [Symbol.asyncDispose] only, in the .d.ts, at runtime and in the docs', () => {
+  const model = classBody(INDEX_DTS, 'Model'), remote = classBody(WORKER_DTS, 'RemoteModel');
+  assert.match(model, /\[Symbol\.dispose\]\(\): void;/);
+  assert.doesNotMatch(model, /asyncDispose/);
+  assert.match(model, /\bdispose\(\): void;/);
+  assert.match(remote, /\[Symbol\.asyncDispose\]\(\): Promise<void>;/);
+  assert.doesNotMatch(remote, /\[Symbol\.dispose\]/);
+  assert.match(remote, /\bdispose\(\): Promise<void>;/);
+  assert.equal(typeof index.Model.prototype[Symbol.dispose], 'function');
+  assert.equal(index.Model.prototype[Symbol.asyncDispose], undefined);
+  assert.equal(typeof worker.RemoteModel.prototype[Symbol.asyncDispose], 'function');
+  assert.equal(worker.RemoteModel.prototype[Symbol.dispose], undefined);
+  assert.equal(worker.RemoteModel.prototype.dispose.constructor.name, 'AsyncFunction');
+  // docs/web.md's worker section says so, rather than "the same API".
+  const section = /\n## Worker mode\n([\s\S]*?)\n## /.exec(DOCS)[1];
+  assert.match(section, /`dispose\(\)` returns a promise/);
+  assert.match(section, /`\[Symbol\.asyncDispose\]\(\)`/);
+  assert.match(section, /instead of `\[Symbol\.dispose\]\(\)`/);
+  assert.doesNotMatch(section, /has the same API[;.]/);
+});
+
+test('toJSON(): declared on both classes, and ModelSummary lists exactly what it returns', async () => {
+  for (const [dts, name] of [[INDEX_DTS, 'Model'], [WORKER_DTS, 'RemoteModel']])
+    assert.match(classBody(dts, name), /\btoJSON\(\): ModelSummary;/, name);
+  const m = await index.load(TINY);
+  assert.deepEqual(Object.keys(m.toJSON()).sort(), interfaceFields(INDEX_DTS, 'ModelSummary').sort());
+  m.dispose();
+});
+
+// The types must check without @types/node (tsc --strict --module nodenext, any target or lib):
+// Symbol.dispose / Symbol.asyncDispose come from TypeScript's esnext.disposable lib, which each file
+// that uses them references. (Checked with tsc 5.9 and 7 outside the repo: typescript is not one of
+// its dependencies, so this is the textual half of that check.)
+test('the .d.ts files that use Symbol.dispose / asyncDispose reference the esnext.disposable lib', () => {
+  for (const [file, dts] of [['index.d.ts', INDEX_DTS], ['worker.d.ts', WORKER_DTS]]) {
+    if (!/Symbol\.(async)?[dD]ispose/.test(code(dts))) continue;
+    assert.match(dts, /^\/\/\/ <reference lib="esnext\.disposable" \/>$/m, `${file} uses Symbol.dispose without the lib reference`);
+  }
+});
+
+// tests/fixtures/ is not in the npm package: where README.md and docs/web.md use it, the same
+// paragraph (or the one just before a code block using it) says it needs a clone of the repository.
+test('README.md and docs/web.md say that tests/fixtures/ is only in a clone of the repository', () => {
+  for (const file of ['README.md', 'docs/web.md']) {
+    const blocks = read(file).split(/\n\s*\n/);
+    for (let i = 0; i < blocks.length; i++) {
+      if (!blocks[i].includes('tests/fixtures/')) continue;
+      const context = blocks[i].trimStart().startsWith('```') && i > 0 ? blocks[i - 1] + '\n' + blocks[i] : blocks[i];
+      assert.match(context.replace(/\s+/g, ' '), /clone of (the|this) repository/,
+        `${file}: this paragraph uses tests/fixtures/ without saying it is only in a clone of the repository:\n${blocks[i]}`);
+    }
+  }
+});

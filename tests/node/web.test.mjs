@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import util from 'node:util';
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -817,4 +818,137 @@ describe('shutdown', () => {
     assert.deepEqual(JSON.parse(r.stdout), { disposed: true, queued: 'DISPOSED', embed: 'DISPOSED', similarity: 'DISPOSED',
       inflight: 'BAD_STATE', after: 32 });
   });
+});
+
+describe('options and arguments are checked, not coerced', () => {
+  const isInvalid = (re) => (e) => e instanceof BertError && e.code === 'INVALID_ARGUMENT' && re.test(e.message);
+
+  test('pooling names are own keys: "toString", "constructor", "__proto__" are INVALID_ARGUMENT (main thread and worker)', async () => {
+    const W = await import('../../web/worker.js');
+    for (const pooling of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])
+      await assert.rejects(load(TINY, { pooling }), isInvalid(/options\.pooling/), `pooling ${pooling}`);
+    await assert.rejects(W.load(TINY, { pooling: 'toString' }), isInvalid(/options\.pooling/), 'worker mode');
+    const m = await load(TINY, { pooling: 'cls' }); // a real name still loads
+    assert.equal(m.config.pooling, 'cls');
+    m.dispose();
+  });
+
+  test('maxBatch / maxTokens: non-integers, negatives and values past the engine limits name the option and its range', async () => {
+    for (const maxBatch of [1e12, 2 ** 32 + 1, 2 ** 30 + 1, 1.5, -1, NaN, Infinity, '8'])
+      await assert.rejects(load(TINY, { maxBatch }), isInvalid(/options\.maxBatch must be an integer from 1 to 1073741824/), `maxBatch ${maxBatch}`);
+    for (const maxTokens of [1e12, 2 ** 31, 2.5, -3, 1, '64'])
+      await assert.rejects(load(TINY, { maxTokens }), isInvalid(/options\.maxTokens must be an integer from 2 to 2147483647/), `maxTokens ${maxTokens}`);
+    // In range, but more tokens per forward pass than the engine takes: the core's check, in option names.
+    await assert.rejects(load(TINY, { maxBatch: 2 ** 30 }),
+      (e) => isInvalid(/options\.maxTokens x options\.maxBatch/)(e) && !/params|config\.json/.test(e.message), 'maxTokens x maxBatch');
+    // Edges and defaults load; above the model's maximum means the model's maximum (512 here).
+    const a = await load(TINY, { maxBatch: 1, maxTokens: 2 });
+    assert.deepEqual([a.config.maxBatch, a.config.maxTokens], [1, 2]);
+    a.dispose();
+    const b = await load(TINY, { maxTokens: 100000, maxBatch: 0 });
+    assert.deepEqual([b.config.maxBatch, b.config.maxTokens], [8, 512]);
+    b.dispose();
+    const W = await import('../../web/worker.js');
+    await assert.rejects(W.load(TINY, { maxBatch: 1e12 }), isInvalid(/options\.maxBatch/), 'worker mode');
+  });
+
+  test('maxTokens: 1 names options.maxTokens, not config.json', async () => {
+    const err = await load(TINY, { maxTokens: 1 }).catch((e) => e);
+    assert.ok(isInvalid(/options\.maxTokens/)(err), String(err));
+    assert.doesNotMatch(err.message, /config\.json|params:/);
+  });
+
+  test('similarity / cosineSimilarity: two bad arguments throw too (they used to give 0)', async () => {
+    for (const [a, b] of [[1, 2], [{}, {}], ['ab', 'ab'], [null, null], [undefined, undefined], [{ length: 'x' }, { length: 'x' }]])
+      assert.throws(() => cosineSimilarity(a, b), isInvalid(/cosineSimilarity/), `cosineSimilarity(${String(a)}, ${String(b)})`);
+    assert.throws(() => cosineSimilarity([1, 2], [1, 2, 3]), isInvalid(/equal length/));
+    assert.equal(cosineSimilarity([1, 0], [2, 0]), 1);
+    assert.equal(cosineSimilarity([0, 0], [1, 0]), 0); // a zero vector: 0, as documented
+    const m = await load(TINY);
+    for (const [a, b] of [[1, 2], [{}, {}], [1, 'text'], ['text', {}]])
+      await assert.rejects(m.similarity(a, b), isInvalid(/similarity/), `similarity(${String(a)}, ${String(b)})`);
+    const v = await m.embed('hello');
+    assert.ok(Math.abs((await m.similarity(v, Array.from(v))) - 1) < 1e-6, 'a plain array is a vector');
+    m.dispose();
+    const W = await import('../../web/worker.js');
+    const wm = await W.load(TINY, { threads: 1 });
+    await assert.rejects(wm.similarity(1, 2), isInvalid(/similarity/), 'worker mode');
+    await wm.dispose();
+  });
+});
+
+describe('what a model shows of itself', () => {
+  const SUMMARY_KEYS = ['backend', 'threads', 'dim', 'dtype', 'embeddingDtype', 'pooling', 'normalize', 'maxTokens',
+    'maxBatch', 'numLabels', 'planBytes', 'disposed'];
+
+  const check = (m, name) => {
+    const shown = util.inspect(m);
+    assert.ok(shown.startsWith(`${name} {`), shown.slice(0, 200));
+    assert.ok(shown.length < 1000, `util.inspect gives ${shown.length} characters`);
+    assert.doesNotMatch(shown, /HEAP|wasmMemory|_rt|_port|PThread/);
+    assert.match(util.inspect({ a: { b: { c: m } } }), new RegExp(`\\[${name}\\]`)); // below the depth: one word
+    const t0 = performance.now();
+    const json = JSON.parse(JSON.stringify(m));
+    assert.ok(performance.now() - t0 < 100, 'JSON.stringify is quick');
+    assert.deepEqual(Object.keys(json), SUMMARY_KEYS);
+    assert.deepEqual(json, m.toJSON());
+    assert.equal(json.dim, 32);
+    assert.equal(json.planBytes, m.plan.total);
+    assert.equal(json.pooling, 'mean');
+    for (const k of Object.keys(m)) assert.ok(!k.startsWith('_'), `internal ${k} is enumerable`);
+    return json;
+  };
+
+  test('Model: console.log / util.inspect and JSON.stringify give a short summary', async () => {
+    const m = await load(TINY, { backend: 'single' });
+    assert.equal(check(m, 'Model').backend, 'wasm-simd');
+    assert.deepEqual(Object.keys(m).sort(), ['backend', 'config', 'dim', 'plan', 'threads']);
+    m.dispose();
+    assert.equal(m.toJSON().disposed, true);
+    assert.match(util.inspect(m), /disposed: true/);
+  });
+
+  test('RemoteModel: the same summary', async () => {
+    const W = await import('../../web/worker.js');
+    const wm = await W.load(TINY, { threads: 1 });
+    check(wm, 'RemoteModel');
+    await wm.dispose();
+    assert.equal(wm.toJSON().disposed, true);
+  });
+});
+
+describe('onProgress ends with load()', () => {
+  // config.json answers 404 at once; the other small files, fetched in parallel, answer late. The
+  // load rejects with the 404, and must neither report those late answers nor wait for them.
+  async function slowServer() {
+    const http = await import('node:http');
+    const aborted = [];
+    const server = http.createServer((req, res) => {
+      if (req.url.endsWith('/config.json')) { res.writeHead(404); res.end(); return; }
+      res.on('close', () => { if (!res.writableFinished) aborted.push(req.url); });
+      setTimeout(() => { if (!res.destroyed) { res.writeHead(404); res.end(); } }, 300);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const close = () => { server.closeAllConnections(); server.close(); };
+    return { base: `http://127.0.0.1:${server.address().port}/model/`, aborted, close };
+  }
+
+  for (const mode of ['main thread', 'worker']) {
+    test(`${mode}: no onProgress call after load() rejected; the other fetches are aborted`, async () => {
+      const api = mode === 'worker' ? await import('../../web/worker.js') : { load };
+      const s = await slowServer();
+      try {
+        const events = [];
+        let settled = false, late = 0;
+        const err = await api.load(s.base, { onProgress: (e) => { events.push(e); if (settled) late++; } }).catch((e) => e);
+        settled = true;
+        assert.ok(err instanceof BertError && err.code === 'BAD_MODEL' && /config\.json/.test(err.message), String(err));
+        await new Promise((r) => setTimeout(r, 600)); // past the late answers
+        assert.equal(late, 0, `onProgress called ${late} times after load() rejected`);
+        if (mode === 'main thread') assert.ok(s.aborted.length >= 5, `fetches aborted: ${s.aborted.join(', ')}`);
+      } finally {
+        s.close();
+      }
+    });
+  }
 });
