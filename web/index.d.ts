@@ -137,7 +137,7 @@ export interface LoadOptions {
   pooling?: Pooling;
   /** Default: from the model files (on for sentence-transformers). */
   normalize?: boolean;
-  /** Threads for the forward pass (pthreads variant). Default min(4, cores); 1 picks the single-threaded variant. */
+  /** Threads for the forward pass (pthreads variant), an integer from 1 to 256. Default min(4, cores); 1 picks the single-threaded variant. */
   threads?: number;
   /** 'auto' (default): threads when SharedArrayBuffer is usable (crossOriginIsolated pages, Node). */
   backend?: 'auto' | 'single' | 'threads';

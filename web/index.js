@@ -75,6 +75,7 @@ const quote = (v) => (typeof v === 'string' ? JSON.stringify(v) : String(v)); //
 const MAX_TOKENS_LIMIT = 2 ** 31 - 1;
 const MAX_BATCH_LIMIT = 2 ** 30;
 const DEFAULT_BATCH = 8;
+const MAX_THREADS = 256;
 
 // Integer options are checked here, not truncated: `| 0` on its way to the int32 parameter would
 // silently turn 1e12 into 8 or 2**32 + 1 into 1. 0 (or no value) keeps the default.
@@ -396,8 +397,10 @@ const isThreadedModule = (mod) => WebAssembly.Module.imports(mod).some((i) => i.
 
 async function getRuntime(opts, sizing = null) {
   const fetchFn = opts.fetch || globalThis.fetch;
-  let threads = opts.threads == null ? defaultThreads() : opts.threads | 0;
-  if (threads < 1) throw invalid('options.threads must be >= 1');
+  // The core's pool takes at most MAX_THREADS (src/threads.c); each thread is a Worker and a stack.
+  if (opts.threads != null && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= MAX_THREADS))
+    throw invalid(`options.threads must be an integer from 1 to ${MAX_THREADS}, not ${quote(opts.threads)}`);
+  let threads = opts.threads == null ? defaultThreads() : opts.threads;
   let variant;
   let custom = null;
   if (opts.wasm != null) {

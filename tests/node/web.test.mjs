@@ -852,6 +852,11 @@ describe('options and arguments are checked, not coerced', () => {
     await assert.rejects(W.load(TINY, { maxBatch: 1e12 }), isInvalid(/options\.maxBatch/), 'worker mode');
   });
 
+  test('threads: non-integers, 0 and more than the core pool takes are refused, not truncated', async () => {
+    for (const threads of [0, -1, 1.5, 257, 1e12, 2 ** 32 + 2, NaN, '2'])
+      await assert.rejects(load(TINY, { threads }), isInvalid(/options\.threads must be an integer from 1 to 256/), `threads ${threads}`);
+  });
+
   test('maxTokens: 1 names options.maxTokens, not config.json', async () => {
     const err = await load(TINY, { maxTokens: 1 }).catch((e) => e);
     assert.ok(isInvalid(/options\.maxTokens/)(err), String(err));
