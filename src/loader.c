@@ -606,10 +606,14 @@ static void suggest(const bert_loader *l, const bert_plan *cur, uint64_t budget,
         }
     }
     if (q4_fits || k >= cap) return;
+    // Fewest tokens worth suggesting: [CLS] [SEP], or [CLS] a [SEP] b [SEP] for a cross-encoder,
+    // which scores pairs (a suggestion below that could not be used).
+    const int32_t min_tokens = l->n_labels > 0 ? 3 : 2;
     // largest batch that fits, with the requested types, then with q4_0
     for (int pass = 0; pass < 2; pass++) {
         bert_type wt = pass ? BERT_TYPE_Q4_0 : cur->wtype, et = pass ? BERT_TYPE_Q4_0 : cur->embd_type;
-        for (int32_t tokens = cur->max_tokens; tokens >= 2; tokens = tokens > 32 ? tokens / 2 : (tokens == 2 ? 1 : 2)) {
+        for (int32_t tokens = cur->max_tokens; tokens >= min_tokens;
+             tokens = tokens > 32 ? tokens / 2 : (tokens > min_tokens ? min_tokens : 0)) {
             int32_t lo = 1, hi = tokens == cur->max_tokens ? cur->max_batch - 1 : cur->max_batch, best = 0;
             while (lo <= hi) { // plans grow with the batch: binary search
                 int32_t mid = lo + (hi - lo) / 2;
@@ -624,8 +628,8 @@ static void suggest(const bert_loader *l, const bert_plan *cur, uint64_t budget,
             }
         }
     }
-    if (!plan_compute(l, BERT_TYPE_Q4_0, BERT_TYPE_Q4_0, 2, 1, &q, NULL))
-        snprintf(buf + k, cap - k, "; nothing fits: even q4_0 at 1x2 tokens needs %s",
+    if (!plan_compute(l, BERT_TYPE_Q4_0, BERT_TYPE_Q4_0, min_tokens, 1, &q, NULL))
+        snprintf(buf + k, cap - k, "; nothing fits: even q4_0 at 1x%d tokens needs %s", (int)min_tokens,
                  bert_format_bytes(q.total, b1, sizeof b1));
 }
 

@@ -8,7 +8,8 @@
 //
 // Model files are read with plain open/read (no mmap, no whole-file read of the weights): the
 // small files whole, model.safetensors in fixed 1 MiB chunks pushed into bert_loader_write. Input
-// lines are streamed in batches; output records are written as each batch completes.
+// lines are streamed and tokenized one at a time (one line held, however large --batch is); output
+// records are written as each batch completes, and stdout is flushed before input is waited for.
 //
 // Exit codes: 0 success, 1 runtime error (model, budget, I/O), 2 usage error. Every failure prints
 // one line on stderr: "bertwasm: <file>: <problem>". With --output FILE the result is written to
@@ -38,6 +39,10 @@
 
 #define CLI_CHUNK (1u << 20)            // model.safetensors read size: the only weight-byte window
 #define CLI_SMALL_FILE_MAX (256u << 20) // refuse "small" files (tokenizer.json, ...) above this
+#define CLI_WINDOW (64u << 10)          // stdin read size; lines inside it are used in place
+#define CLI_MAX_LINE (INT32_MAX / 8)    // longest text the tokenizer takes (bert.h: 256 MiB - 1 byte)
+#define CLI_MAX_BATCH (1 << 16)         // --batch range (a plan that large is refused by its size anyway)
+#define CLI_MAX_TOKENS (1 << 20)        // --max-tokens range (the model's position table caps it further)
 
 // EXIT_PIPE: stdout was closed early (`| head`): stop quietly with the status a process stopped by
 // SIGPIPE reports, as the native build does (WASI has no signals).
@@ -61,6 +66,7 @@ typedef struct {
     const char *output;
     const char *query;
     int verbose;
+    uint64_t max_line; // longest stdin line accepted, bytes (0: CLI_MAX_LINE)
     char **texts; // positional arguments
     int n_texts;
 } cli_opts;
@@ -199,7 +205,12 @@ static int out_open(const cli_opts *o) {
     snprintf(g_out.tmp_path, n, "%s.tmp-%s", o->output, suffix);
     g_out.f = fopen(g_out.tmp_path, "wb");
     if (!g_out.f) {
-        open_failed(g_out.tmp_path, "cannot create", errno);
+        // name the --output path first: the temporary name alone reads like someone else's file
+        int e = errno;
+        char *what = xmalloc(n + 16);
+        snprintf(what, n + 16, "cannot create %s", g_out.tmp_path);
+        open_failed(o->output, what, e);
+        free(what);
         free(g_out.tmp_path);
         g_out.tmp_path = NULL;
         return -1;
@@ -237,6 +248,16 @@ static int out_commit(void) {
     free(g_out.tmp_path);
     g_out.tmp_path = NULL;
     return EXIT_OK;
+}
+
+// Before waiting for input: stdout gets what was written so far (see input_line).
+static int out_wait_flush(void) {
+    if (!g_out.is_stdout || !g_out.f) return 0;
+    if (fflush(stdout) != 0) {
+        write_failed(errno);
+        return -1;
+    }
+    return 0;
 }
 
 // After each batch: stdout gets the batch's records now (a reader may be waiting for them before
@@ -597,70 +618,162 @@ done:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Input texts: positional arguments, else stdin lines (streamed, one batch at a time).
+// Input texts: positional arguments, else stdin lines (streamed, one line at a time).
+//
+// stdin is read in CLI_WINDOW chunks, and a line inside the window is used where it is. A line
+// that crosses the window is collected in window-sized pieces, then copied into one buffer of its
+// exact size (growing one buffer by realloc would leave a trail of freed smaller copies in wasm's
+// never-shrinking memory: 2.2x the line was measured): about twice the line at the peak. Callers
+// tokenize each line before asking for the next, so input memory is the window plus that, for the
+// longest line, however large --batch is; a line over max_line stops the run before more of it
+// is held.
+
+typedef struct cli_piece {
+    struct cli_piece *next;
+    size_t n;
+    char data[CLI_WINDOW];
+} cli_piece;
 
 typedef struct {
     char **texts; // positional texts, or NULL for stdin
     int n_texts;
     int next;
-    char **lines; // per-slot getline buffers
-    size_t *caps;
-    int n_slots;
+    char *win; // read window: bytes [pos, len) not used yet
+    size_t pos, len;
+    char *line; // the last line that crossed the window
+    size_t max_line;
+    const char *limit_what; // what max_line is, for the message
+    uint64_t n_lines;       // lines returned so far
     int eof;
-    int error;
 } cli_input;
 
-static void input_init(cli_input *in, const cli_opts *o, int n_slots) {
+// max_line: the longest line the tokenizer takes here (what is left of CLI_MAX_LINE next to the
+// query for rerank); --max-line may lower it.
+static void input_init(cli_input *in, const cli_opts *o, size_t max_line) {
     memset(in, 0, sizeof *in);
     in->texts = o->n_texts > 0 ? o->texts : NULL;
     in->n_texts = o->n_texts;
-    in->n_slots = n_slots;
-    in->lines = xmalloc(sizeof(char *) * (size_t)n_slots);
-    in->caps = xmalloc(sizeof(size_t) * (size_t)n_slots);
-    for (int i = 0; i < n_slots; i++) {
-        in->lines[i] = NULL;
-        in->caps[i] = 0;
+    in->max_line = max_line;
+    in->limit_what = max_line < CLI_MAX_LINE ? "longest document the tokenizer takes next to this query"
+                                             : "longest text the tokenizer takes";
+    if (o->max_line > 0 && o->max_line < max_line) {
+        in->max_line = (size_t)o->max_line;
+        in->limit_what = "--max-line limit";
     }
 }
 
 static void input_free(cli_input *in) {
-    for (int i = 0; i < in->n_slots; i++) free(in->lines[i]);
-    free(in->lines);
-    free(in->caps);
+    free(in->win);
+    free(in->line);
 }
 
-// Fills up to max texts; returns the count (0 at the end), -1 on a read error (reported).
-static int input_next(cli_input *in, int max, const char **texts, size_t *lens) {
-    int n = 0;
-    if (in->texts) {
-        while (n < max && in->next < in->n_texts) {
-            texts[n] = in->texts[in->next];
-            lens[n] = strlen(texts[n]);
-            n++;
-            in->next++;
-        }
-        return n;
+// Where a text came from, for messages: "argument" or "stdin".
+static const char *input_name(const cli_input *in) { return in->texts ? "argument" : "stdin"; }
+
+static void free_pieces(cli_piece *p) {
+    while (p) {
+        cli_piece *next = p->next;
+        free(p);
+        p = next;
     }
-    while (n < max && !in->eof) {
-        errno = 0;
-        ssize_t r = getline(&in->lines[n], &in->caps[n], stdin);
-        if (r < 0) {
-            if (ferror(stdin)) {
-                errorf("stdin", "read failed: %s", strerror(errno));
+}
+
+static int out_wait_flush(void);
+
+// Next text into *text / *len (valid until the next call). Returns 1, 0 at the end, -1 on an
+// error (reported).
+static int input_line(cli_input *in, const char **text, size_t *len) {
+    if (in->texts) {
+        if (in->next >= in->n_texts) return 0;
+        *text = in->texts[in->next++];
+        *len = strlen(*text);
+        in->n_lines++;
+        return 1;
+    }
+    free(in->line);
+    in->line = NULL;
+    if (in->eof) return 0;
+    if (!in->win) in->win = xmalloc(CLI_WINDOW);
+    cli_piece *head = NULL, **tail = &head;
+    size_t n = 0;                  // bytes in the pieces
+    const char *last = NULL;       // the line's end, still in the window
+    size_t n_last = 0;
+    for (;;) {
+        if (in->pos == in->len) {
+            // About to wait for input: what was written so far goes out first (a client that sends
+            // a line and waits for its record would otherwise wait forever).
+            ssize_t r = -1;
+            if (out_wait_flush() == 0) {
+                do r = read(STDIN_FILENO, in->win, CLI_WINDOW);
+                while (r < 0 && errno == EINTR);
+                if (r < 0) errorf("stdin", "read failed: %s", strerror(errno));
+            }
+            if (r < 0) {
+                free_pieces(head);
                 return -1;
             }
-            in->eof = 1;
+            in->pos = 0;
+            in->len = (size_t)r;
+            if (r == 0) {
+                in->eof = 1;
+                if (!head) return 0; // (a final line without '\n' is still a line)
+                break;
+            }
+        }
+        char *b = in->win + in->pos, *nl = memchr(b, '\n', in->len - in->pos);
+        size_t take = nl ? (size_t)(nl - b) : in->len - in->pos;
+        if (take > in->max_line - n) {
+            free_pieces(head);
+            errorf("stdin", "line %llu: INVALID_ARGUMENT: longer than %zu bytes, the %s",
+                   (unsigned long long)in->n_lines + 1, in->max_line, in->limit_what);
+            return -1;
+        }
+        if (nl) {
+            *nl = 0;
+            last = b;
+            n_last = take;
+            in->pos += take + 1;
             break;
         }
-        size_t len = (size_t)r;
-        if (len > 0 && in->lines[n][len - 1] == '\n') len--;
-        if (len > 0 && in->lines[n][len - 1] == '\r') len--;
-        in->lines[n][len] = 0;
-        texts[n] = in->lines[n];
-        lens[n] = len;
-        n++;
+        cli_piece *pc = malloc(sizeof *pc);
+        if (!pc) {
+            free_pieces(head);
+            errorf("stdin", "line %llu: out of memory after %zu bytes", (unsigned long long)in->n_lines + 1, n);
+            return -1;
+        }
+        memcpy(pc->data, b, take);
+        pc->n = take;
+        pc->next = NULL;
+        *tail = pc;
+        tail = &pc->next;
+        n += take;
+        in->pos += take;
     }
-    return n;
+    if (head) { // the line crossed the window: one buffer of its size
+        in->line = malloc(n + n_last + 1);
+        if (!in->line) {
+            free_pieces(head);
+            errorf("stdin", "line %llu: out of memory (%zu bytes)", (unsigned long long)in->n_lines + 1, n + n_last);
+            return -1;
+        }
+        size_t k = 0;
+        while (head) {
+            cli_piece *next = head->next;
+            memcpy(in->line + k, head->data, head->n);
+            k += head->n;
+            free(head);
+            head = next;
+        }
+        if (n_last) memcpy(in->line + k, last, n_last);
+        last = in->line;
+        n_last += n;
+        in->line[n_last] = 0;
+    }
+    if (n_last > 0 && last[n_last - 1] == '\r') n_last--;
+    *text = last;
+    *len = n_last;
+    in->n_lines++;
+    return 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -714,24 +827,31 @@ static int write_f32s(FILE *f, const float *v, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // embed
 
-static int cmd_embed(const cli_opts *o) {
-    if (o->format == FMT_NPY && (!o->output || strcmp(o->output, "-") == 0)) {
-        // The row count is known only at the end and is patched into the header at offset 0: that
-        // needs an empty regular file that is not in append mode (">>" would add the header at the
-        // end). Node's node:wasi reports every stdout as append mode, so there the header write is
-        // checked after the fact instead (see the end of this function).
-        struct stat st;
-        int append = 0;
+// --format npy to stdout: the row count is patched into the header at offset 0 at the end, which
+// needs an empty regular file whose writes land where they are aimed: not a pipe, not a non-empty
+// file, not append mode (">>" would put the patch at the end). Node's node:wasi reports every
+// stdout as append mode, so rather than ask, write a byte at offset 0 twice: a file of two bytes
+// means append mode. The file is emptied again either way, before any work.
+static int npy_stdout_ok(void) {
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0 ||
+        lseek(STDOUT_FILENO, 0, SEEK_CUR) != 0)
+        return 0;
 #ifndef __wasi__
-        const int fl = fcntl(STDOUT_FILENO, F_GETFL);
-        append = fl != -1 && (fl & O_APPEND);
+    const int fl = fcntl(STDOUT_FILENO, F_GETFL);
+    if (fl == -1 || (fl & O_APPEND)) return 0;
 #endif
-        if (ftell(stdout) != 0 || fseek(stdout, 0, SEEK_CUR) != 0 || fstat(STDOUT_FILENO, &st) != 0 || st.st_size != 0 ||
-            append)
-            return fail_usage(o, "--format npy needs an empty, seekable output that is not appended to: use --output FILE");
-    }
+    int ok = write(STDOUT_FILENO, "\x93", 1) == 1 && lseek(STDOUT_FILENO, 0, SEEK_SET) == 0 &&
+             write(STDOUT_FILENO, "\x93", 1) == 1 && fstat(STDOUT_FILENO, &st) == 0 && st.st_size == 1;
+    if (ftruncate(STDOUT_FILENO, 0) != 0 || lseek(STDOUT_FILENO, 0, SEEK_SET) != 0) ok = 0;
+    return ok;
+}
+
+static int cmd_embed(const cli_opts *o) {
+    if (o->format == FMT_NPY && (!o->output || strcmp(o->output, "-") == 0) && !npy_stdout_ok())
+        return fail_usage(o, "--format npy needs an empty, seekable output that is not appended to: use --output FILE");
     bert_model *m = NULL;
-    if (load_model(o, &m)) return EXIT_RUNTIME;
+    if (out_open(o) || load_model(o, &m)) return EXIT_RUNTIME;
     const bert_hparams *hp = bert_model_hparams(m);
     int32_t maxtok = hp->max_tokens, maxb = hp->max_batch;
     int pooled = hp->pooling != BERT_POOLING_NONE;
@@ -743,48 +863,52 @@ static int cmd_embed(const cli_opts *o) {
     int32_t *n_untrunc = xmalloc(sizeof(int32_t) * (size_t)maxb);
     size_t out_cap = (pooled ? (size_t)maxb : ntok_cap) * (size_t)dim;
     float *vec = xmalloc(sizeof(float) * out_cap);
-    const char **texts = xmalloc(sizeof(char *) * (size_t)maxb);
-    size_t *lens = xmalloc(sizeof(size_t) * (size_t)maxb);
     cli_input in;
-    input_init(&in, o, maxb);
+    input_init(&in, o, CLI_MAX_LINE);
     int rc = EXIT_RUNTIME;
     uint64_t index = 0, rows = 0;
     double t_embed = 0;
-    int out_opened = 0;
-
-    if (out_open(o)) goto done;
-    out_opened = 1;
     FILE *f = g_out.f;
     if (o->format == FMT_NPY) {
         char hdr[NPY_HEADER];
         npy_header(hdr, 0, dim);
         if (fwrite(hdr, 1, NPY_HEADER, f) != NPY_HEADER) goto io_fail;
     }
-    for (;;) {
-        int n = input_next(&in, maxb, texts, lens);
-        if (n < 0) goto done;
-        if (n == 0) break;
-        double t0 = now_ms();
+    for (int more = 1; more;) {
+        // each line is tokenized as it is read: the batch holds token ids, not texts
+        int n = 0;
         size_t off = 0;
-        for (int i = 0; i < n; i++) {
+        while (n < maxb) {
+            const char *text;
+            size_t len;
+            int r = input_line(&in, &text, &len);
+            if (r < 0) goto done;
+            if (r == 0) {
+                more = 0;
+                break;
+            }
+            double t1 = o->verbose ? now_ms() : 0; // time spent waiting for input is not counted
             bert_encoding_info info;
-            bert_status st = bert_tokenize(m, texts[i], lens[i], maxtok, ids + off, type_ids + off, NULL,
-                                           maxtok, &info);
+            bert_status st = bert_tokenize(m, text, len, maxtok, ids + off, type_ids + off, NULL, maxtok, &info);
+            if (o->verbose) t_embed += now_ms() - t1;
             if (st) {
-                errorf(in.texts ? "argument" : "stdin", "line %llu: %s: %s", (unsigned long long)(index + i + 1),
-                       bert_status_name(st), bert_model_error(m));
+                errorf(input_name(&in), "line %llu: %s: %s", (unsigned long long)in.n_lines, bert_status_name(st),
+                       bert_model_error(m));
                 goto done;
             }
-            seq_lens[i] = info.n_tokens;
-            n_untrunc[i] = info.n_untruncated;
+            seq_lens[n] = info.n_tokens;
+            n_untrunc[n] = info.n_untruncated;
             off += (size_t)info.n_tokens;
+            n++;
         }
+        if (n == 0) break;
+        double t0 = o->verbose ? now_ms() : 0;
         bert_status st = bert_encode(m, ids, type_ids, seq_lens, n, vec, out_cap);
         if (st) {
             errorf(o->model, "%s: %s", bert_status_name(st), bert_model_error(m));
             goto done;
         }
-        t_embed += now_ms() - t0;
+        if (o->verbose) t_embed += now_ms() - t0;
         const float *v = vec;
         for (int i = 0; i < n; i++) {
             size_t nv = pooled ? (size_t)dim : (size_t)seq_lens[i] * (size_t)dim;
@@ -822,14 +946,13 @@ static int cmd_embed(const cli_opts *o) {
         if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, NPY_HEADER, f) != NPY_HEADER ||
             fflush(f) != 0)
             goto io_fail;
-        if (ftell(f) != NPY_HEADER) { // the write did not land at offset 0 (an append-mode descriptor)
+        if (ftell(f) != NPY_HEADER) { // the write did not land at offset 0 (checked up front; a guard)
             errorf(g_out.is_stdout ? "stdout" : g_out.tmp_path, "could not patch the npy header in place");
             goto done;
         }
         if (fseek(f, 0, SEEK_END) != 0) goto io_fail;
     }
     rc = out_commit();
-    out_opened = 0;
     if (rc == EXIT_OK && o->verbose)
         fprintf(stderr, "bertwasm: embedded %llu texts in %.1f ms (%.1f texts/s)\n", (unsigned long long)index,
                 t_embed, t_embed > 0 ? index / (t_embed / 1e3) : 0.0);
@@ -837,15 +960,13 @@ static int cmd_embed(const cli_opts *o) {
 io_fail:
     write_failed(errno);
 done:
-    if (out_opened && rc != EXIT_OK) out_discard();
+    if (rc != EXIT_OK) out_discard();
     input_free(&in);
     free(ids);
     free(type_ids);
     free(seq_lens);
     free(n_untrunc);
     free(vec);
-    free(texts);
-    free(lens);
     bert_model_free(m);
     return rc;
 }
@@ -855,7 +976,7 @@ done:
 
 static int cmd_rerank(const cli_opts *o) {
     bert_model *m = NULL;
-    if (load_model(o, &m)) return EXIT_RUNTIME;
+    if (out_open(o) || load_model(o, &m)) return EXIT_RUNTIME;
     const bert_hparams *hp = bert_model_hparams(m);
     if (hp->n_labels <= 0) {
         errorf(o->model, "UNSUPPORTED: not a cross-encoder (no classifier head); use embed");
@@ -868,34 +989,36 @@ static int cmd_rerank(const cli_opts *o) {
     int32_t *type_ids = xmalloc(sizeof(int32_t) * ntok_cap);
     int32_t *seq_lens = xmalloc(sizeof(int32_t) * (size_t)maxb);
     float *logits = xmalloc(sizeof(float) * (size_t)maxb * (size_t)nl);
-    const char **texts = xmalloc(sizeof(char *) * (size_t)maxb);
-    size_t *lens = xmalloc(sizeof(size_t) * (size_t)maxb);
-    cli_input in;
-    input_init(&in, o, maxb);
-    int rc = EXIT_RUNTIME, out_opened = 0;
-    uint64_t index = 0;
     size_t nq = strlen(o->query);
-
-    if (out_open(o)) goto done;
-    out_opened = 1;
+    cli_input in;
+    input_init(&in, o, nq < CLI_MAX_LINE ? CLI_MAX_LINE - nq : 0); // the pair's limit is shared
+    int rc = EXIT_RUNTIME;
+    uint64_t index = 0;
     FILE *f = g_out.f;
-    for (;;) {
-        int n = input_next(&in, maxb, texts, lens);
-        if (n < 0) goto done;
-        if (n == 0) break;
+    for (int more = 1; more;) {
+        int n = 0;
         size_t off = 0;
-        for (int i = 0; i < n; i++) {
+        while (n < maxb) {
+            const char *text;
+            size_t len;
+            int r = input_line(&in, &text, &len);
+            if (r < 0) goto done;
+            if (r == 0) {
+                more = 0;
+                break;
+            }
             bert_encoding_info info;
-            bert_status st = bert_tokenize_pair(m, o->query, nq, texts[i], lens[i], maxtok, ids + off,
-                                                type_ids + off, NULL, maxtok, &info);
+            bert_status st = bert_tokenize_pair(m, o->query, nq, text, len, maxtok, ids + off, type_ids + off, NULL,
+                                                maxtok, &info);
             if (st) {
-                errorf(in.texts ? "argument" : "stdin", "line %llu: %s: %s", (unsigned long long)(index + i + 1),
-                       bert_status_name(st), bert_model_error(m));
+                errorf(input_name(&in), "line %llu: %s: %s", (unsigned long long)in.n_lines, bert_status_name(st),
+                       bert_model_error(m));
                 goto done;
             }
-            seq_lens[i] = info.n_tokens;
+            seq_lens[n++] = info.n_tokens;
             off += (size_t)info.n_tokens;
         }
+        if (n == 0) break;
         bert_status st = bert_classify(m, ids, type_ids, seq_lens, n, logits, (size_t)maxb * (size_t)nl);
         if (st) {
             errorf(o->model, "%s: %s", bert_status_name(st), bert_model_error(m));
@@ -923,16 +1046,13 @@ static int cmd_rerank(const cli_opts *o) {
         if (out_check()) goto done;
     }
     rc = out_commit();
-    out_opened = 0;
 done:
-    if (out_opened && rc != EXIT_OK) out_discard();
+    if (rc != EXIT_OK) out_discard();
     input_free(&in);
     free(ids);
     free(type_ids);
     free(seq_lens);
     free(logits);
-    free(texts);
-    free(lens);
     bert_model_free(m);
     return rc;
 }
@@ -1040,51 +1160,50 @@ static int32_t effective_max_tokens(const bert_tokenizer *t, const cli_tok_info 
     return m;
 }
 
+// Each line is answered as soon as it is read: no batching (no forward pass to share), and the
+// records go out whenever the input has to be waited for (see input_line), so an interactive
+// client gets each line's record at once while a file is still written in large blocks.
 static int cmd_tokenize(const cli_opts *o) {
     bert_tokenizer *t = NULL;
     cli_tok_info ti;
-    if (load_tokenizer(o->model, &t, &ti)) return EXIT_RUNTIME;
+    if (out_open(o) || load_tokenizer(o->model, &t, &ti)) return EXIT_RUNTIME;
     int32_t maxtok = effective_max_tokens(t, &ti, o->max_tokens);
     int32_t *ids = xmalloc(sizeof(int32_t) * (size_t)maxtok);
-    const char *texts[64];
-    size_t lens[64];
     cli_input in;
-    input_init(&in, o, 64);
-    int rc = EXIT_RUNTIME, out_opened = 0;
+    input_init(&in, o, CLI_MAX_LINE);
+    int rc = EXIT_RUNTIME;
     uint64_t index = 0;
     char err[BERT_ERROR_SIZE];
-    if (out_open(o)) goto done;
-    out_opened = 1;
     FILE *f = g_out.f;
     for (;;) {
-        int n = input_next(&in, 64, texts, lens);
-        if (n < 0) goto done;
-        if (n == 0) break;
-        for (int i = 0; i < n; i++) {
-            bert_encoding_info info;
-            bert_status st =
-                bert_tokenizer_encode(t, texts[i], lens[i], NULL, 0, maxtok, ids, NULL, NULL, maxtok, &info, err);
-            if (st) {
-                errorf(in.texts ? "argument" : "stdin", "line %llu: %s: %s", (unsigned long long)(index + 1),
-                       bert_status_name(st), err);
-                goto done;
-            }
-            fprintf(f, "{\"index\":%llu,\"ids\":[", (unsigned long long)index++);
-            for (int32_t k = 0; k < info.n_tokens; k++) fprintf(f, k ? ",%d" : "%d", ids[k]);
-            fputs("],\"tokens\":[", f);
-            for (int32_t k = 0; k < info.n_tokens; k++) {
-                if (k) fputc(',', f);
-                const char *s = bert_tokenizer_token(t, ids[k]);
-                put_cstr(f, s ? s : "");
-            }
-            fprintf(f, "],\"n_tokens\":%d,\"n_untruncated\":%d}\n", info.n_tokens, info.n_untruncated);
+        const char *text;
+        size_t len;
+        int r = input_line(&in, &text, &len);
+        if (r < 0) goto done;
+        if (r == 0) break;
+        bert_encoding_info info;
+        bert_status st = bert_tokenizer_encode(t, text, len, NULL, 0, maxtok, ids, NULL, NULL, maxtok, &info, err);
+        if (st) {
+            errorf(input_name(&in), "line %llu: %s: %s", (unsigned long long)in.n_lines, bert_status_name(st), err);
+            goto done;
         }
-        if (out_check()) goto done;
+        fprintf(f, "{\"index\":%llu,\"ids\":[", (unsigned long long)index++);
+        for (int32_t k = 0; k < info.n_tokens; k++) fprintf(f, k ? ",%d" : "%d", ids[k]);
+        fputs("],\"tokens\":[", f);
+        for (int32_t k = 0; k < info.n_tokens; k++) {
+            if (k) fputc(',', f);
+            const char *s = bert_tokenizer_token(t, ids[k]);
+            put_cstr(f, s ? s : "");
+        }
+        fprintf(f, "],\"n_tokens\":%d,\"n_untruncated\":%d}\n", info.n_tokens, info.n_untruncated);
+        if (ferror(f)) {
+            write_failed(errno);
+            goto done;
+        }
     }
     rc = out_commit();
-    out_opened = 0;
 done:
-    if (out_opened && rc != EXIT_OK) out_discard();
+    if (rc != EXIT_OK) out_discard();
     input_free(&in);
     free(ids);
     bert_tokenizer_free(t);
@@ -1178,7 +1297,7 @@ static int cmd_plan(const cli_opts *o) {
     bert_loader *ld = NULL;
     bert_status wst = BERT_STATUS_OK;
     uint64_t file_size = 0, bytes_read = 0, bytes2 = 0;
-    if (plan_from_header(o, PLAN_ONLY, &ld, &wst, &file_size, &bytes_read)) return EXIT_RUNTIME;
+    if (out_open(o) || plan_from_header(o, PLAN_ONLY, &ld, &wst, &file_size, &bytes_read)) return EXIT_RUNTIME;
     bert_plan plan;
     bert_loader_get_plan(ld, &plan);
     bert_loader_free(ld);
@@ -1191,7 +1310,6 @@ static int cmd_plan(const cli_opts *o) {
         // (A budget below the header's size gets the short message below instead.)
         if (plan_from_header(o, o->budget, &ld, &wst, &file_size, &bytes2)) goto done;
     }
-    if (out_open(o)) goto done;
     FILE *f = g_out.f;
     char desc[512];
     bert_plan_describe(&plan, desc, sizeof desc);
@@ -1204,7 +1322,10 @@ static int cmd_plan(const cli_opts *o) {
     put_kv_u64(f, "activations", plan.activations, 1);
     put_kv_u64(f, "staging", plan.staging, 1);
     put_kv_u64(f, "total", plan.total, 1);
-    put_kv_u64(f, "file_size", plan.file_size, 1);
+    // the file as it is, and the size its header describes: a truncated download still plans
+    put_kv_u64(f, "file_size", file_size, 1);
+    put_kv_u64(f, "expected_file_size", plan.file_size, 1);
+    fprintf(f, ",\"file_size_ok\":%s", file_size == plan.file_size ? "true" : "false");
     put_kv_u64(f, "header_size", plan.header_size, 1);
     put_kv_u64(f, "bytes_read", bytes_read, 1);
     put_kv_u64(f, "budget", o->budget, 1);
@@ -1290,6 +1411,7 @@ static int cmd_info(const cli_opts *o) {
     uint64_t file_size = 0, hdr_len = 0;
     uint8_t len8[8];
 
+    if (out_open(o)) goto done;
     if (read_small_file(o->model, "config.json", 1, &cfg)) goto done;
     if (parse_json_file(o->model, "config.json", &cfg, &dcfg)) goto done;
     have_cfg = 1;
@@ -1373,7 +1495,6 @@ static int cmd_info(const cli_opts *o) {
         }
     }
 
-    if (out_open(o)) goto done;
     FILE *f = g_out.f;
     int first = 1;
     fputs("{\"model\":", f);
@@ -1386,6 +1507,8 @@ static int cmd_info(const cli_opts *o) {
     for (size_t i = 0; i < sizeof cfg_keys / sizeof cfg_keys[0]; i++) put_member(f, dcfg.root, cfg_keys[i], NULL, &first);
     fputs("},\"weights\":{", f);
     put_kv_u64(f, "file_size", file_size, 0);
+    put_kv_u64(f, "expected_file_size", 8 + hdr_len + data_end, 1);
+    fprintf(f, ",\"file_size_ok\":%s", file_size == 8 + hdr_len + data_end ? "true" : "false");
     put_kv_u64(f, "header_size", 8 + hdr_len, 1);
     put_kv_u64(f, "tensors", n_tensors, 1);
     put_kv_u64(f, "parameters", n_params, 1);
@@ -1476,8 +1599,12 @@ static const char *HELP_LOAD =
     "  --model DIR          model folder (required)\n"
     "  --dtype T            weight storage: q8 (default), q4, f16, f32\n"
     "  --budget SIZE        memory budget for the whole plan, e.g. 256MiB, 1.5GiB, 300MB (default: none)\n"
-    "  --max-tokens N       tokens per text incl. [CLS]/[SEP] (default: the model's maximum)\n"
-    "  --batch N            texts per forward pass (default 8)\n";
+    "  --max-tokens N       tokens per text incl. [CLS]/[SEP], 2..1048576 (default and cap: the model's)\n"
+    "  --batch N            texts per forward pass, 1..65536 (default 8)\n";
+
+static const char *HELP_LINE =
+    "  --max-line SIZE      longest stdin line accepted, e.g. 1MiB (default and maximum: 256 MiB - 1 byte);\n"
+    "                       one line is held at a time, in about twice its size\n";
 
 static void print_help(int cmd) {
     switch (cmd) {
@@ -1489,27 +1616,33 @@ static void print_help(int cmd) {
                "  --no-normalize       do not L2-normalize the vectors\n"
                "  --format F           jsonl (default): {\"index\",\"n_tokens\",\"truncated\",\"embedding\"};\n"
                "                       f32: raw little-endian float32 rows; npy: a (rows, dim) float32 .npy\n"
+               "%s"
                "  --output FILE        write to FILE (atomically: FILE.tmp-ID then rename); default stdout\n"
                "  -v, --verbose        plan, load time and throughput on stderr\n",
-               HELP_LOAD);
+               HELP_LOAD, HELP_LINE);
         break;
     case CMD_TOKENIZE:
         printf("usage: bertwasm tokenize --model DIR [options] [TEXT...]\n\n"
                "Tokenizes each TEXT or stdin line (no weights are read). JSONL records:\n"
-               "{\"index\",\"ids\",\"tokens\",\"n_tokens\",\"n_untruncated\"}.\n\noptions:\n"
+               "{\"index\",\"ids\",\"tokens\",\"n_tokens\",\"n_untruncated\"}. Each line's record is written\n"
+               "as soon as the line is read (flushed before more input is waited for).\n\noptions:\n"
                "  --model DIR          model folder (required)\n"
-               "  --max-tokens N       truncate to N tokens incl. [CLS]/[SEP] (default: the model's maximum)\n"
-               "  --output FILE        write to FILE instead of stdout\n");
+               "  --max-tokens N       truncate to N tokens incl. [CLS]/[SEP], 2..1048576 (default: the model's)\n"
+               "  --batch N            accepted as for embed (1..65536); every line is answered at once anyway\n"
+               "%s"
+               "  --output FILE        write to FILE instead of stdout\n",
+               HELP_LINE);
         break;
     case CMD_RERANK:
         printf("usage: bertwasm rerank --model DIR --query TEXT [options] [DOC...]\n\n"
                "Scores each DOC, or each line of stdin, against the query with a cross-encoder.\n"
                "JSONL records {\"index\",\"score\",\"logit\"}: score = sigmoid(logit) for a one-label model\n"
                "(as sentence-transformers' CrossEncoder); {\"index\",\"logits\"} otherwise.\n\noptions:\n%s"
-               "  --query TEXT         the query (required)\n"
+               "  --query TEXT         the query (required); --max-tokens must then be at least 3\n"
+               "%s"
                "  --output FILE        write to FILE instead of stdout\n"
                "  -v, --verbose        plan and load time on stderr\n",
-               HELP_LOAD);
+               HELP_LOAD, HELP_LINE);
         break;
     case CMD_PLAN:
         printf("usage: bertwasm plan --model DIR [options]\n\n"
@@ -1541,7 +1674,8 @@ static const struct {
     {"--dtype", 1, ALL_LOAD},
     {"--budget", 1, ALL_LOAD},
     {"--max-tokens", 1, ALL_LOAD | CMD_TOKENIZE},
-    {"--batch", 1, ALL_LOAD},
+    {"--batch", 1, ALL_LOAD | CMD_TOKENIZE},
+    {"--max-line", 1, CMD_EMBED | CMD_TOKENIZE | CMD_RERANK},
     {"--pooling", 1, CMD_EMBED},
     {"--no-normalize", 0, CMD_EMBED},
     {"--format", 1, CMD_EMBED},
@@ -1551,43 +1685,69 @@ static const struct {
 };
 
 // "256MiB", "1.5GiB", "300MB", "4096", "2G" (single letters are binary). 0 on success.
-// A size: decimal digits with an optional fraction, then an optional unit; at least 1 byte (no
-// budget at all is the default, not "0"). Hex, exponents and signs are refused.
+// A size: decimal digits with an optional fraction, then an optional unit; read exactly, in
+// integers (a double would turn 9223372036854775807 into ...808), rounded down to whole bytes;
+// from 1 byte (no budget at all is the default, not "0") to UINT64_MAX. Hex, exponents and signs
+// are refused.
 static int parse_size(const char *s, uint64_t *out) {
-    const char *p = s;
-    while (*p >= '0' && *p <= '9') p++;
-    if (p == s) return -1;
-    if (*p == '.') {
-        const char *f = ++p;
-        while (*p >= '0' && *p <= '9') p++;
-        if (p == f) return -1;
+    static const struct {
+        const char *name;
+        int pow2, pow10; // the unit is 2^pow2 * 10^pow10 bytes
+    } units[] = {{"", 0, 0},    {"B", 0, 0},    {"K", 10, 0},  {"k", 10, 0},  {"KiB", 10, 0}, {"M", 20, 0},
+                 {"m", 20, 0},  {"MiB", 20, 0}, {"G", 30, 0},  {"g", 30, 0},  {"GiB", 30, 0}, {"T", 40, 0},
+                 {"TiB", 40, 0}, {"KB", 0, 3},  {"kB", 0, 3},  {"MB", 0, 6},  {"GB", 0, 9},   {"TB", 0, 12}};
+    const char *p = s, *frac = p;
+    uint64_t v = 0, mul = 1, f = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
     }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end != p || errno || !(v >= 0)) return -1;
-    double mul = 1;
-    if (!strcmp(end, "") || !strcmp(end, "B")) mul = 1;
-    else if (!strcmp(end, "K") || !strcmp(end, "k") || !strcmp(end, "KiB")) mul = 1024.0;
-    else if (!strcmp(end, "M") || !strcmp(end, "m") || !strcmp(end, "MiB")) mul = 1048576.0;
-    else if (!strcmp(end, "G") || !strcmp(end, "g") || !strcmp(end, "GiB")) mul = 1073741824.0;
-    else if (!strcmp(end, "T") || !strcmp(end, "TiB")) mul = 1099511627776.0;
-    else if (!strcmp(end, "KB") || !strcmp(end, "kB")) mul = 1e3;
-    else if (!strcmp(end, "MB")) mul = 1e6;
-    else if (!strcmp(end, "GB")) mul = 1e9;
-    else if (!strcmp(end, "TB")) mul = 1e12;
-    else return -1;
-    double b = v * mul;
-    if (b >= 1.8e19 || b < 1) return -1;
-    *out = (uint64_t)b;
+    if (p == s) return -1;
+    size_t nfrac = 0;
+    if (*p == '.') {
+        frac = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        nfrac = (size_t)(p - frac);
+        if (nfrac == 0 || nfrac > 64) return -1; // (64 digits are more than any unit can use)
+    }
+    size_t u = 0;
+    while (u < sizeof units / sizeof units[0] && strcmp(p, units[u].name) != 0) u++;
+    if (u == sizeof units / sizeof units[0]) return -1;
+    for (int i = 0; i < units[u].pow10; i++) mul *= 10;
+    mul <<= units[u].pow2;
+    if (v > UINT64_MAX / mul) return -1;
+    v *= mul;
+    // the fraction's bytes, rounded down: a decimal unit moves the point; a binary one doubles
+    // the fraction's digits pow2 times, each carry out of them being the next bit
+    if (units[u].pow10) {
+        for (int i = 0; i < units[u].pow10; i++) f = f * 10 + ((size_t)i < nfrac ? (uint64_t)(frac[i] - '0') : 0);
+    } else if (nfrac) {
+        unsigned char d[64];
+        for (size_t i = 0; i < nfrac; i++) d[i] = (unsigned char)(frac[i] - '0');
+        for (int b = 0; b < units[u].pow2; b++) {
+            int carry = 0;
+            for (size_t i = nfrac; i-- > 0;) {
+                int x = d[i] * 2 + carry;
+                d[i] = (unsigned char)(x % 10);
+                carry = x / 10;
+            }
+            f = f << 1 | (uint64_t)carry;
+        }
+    }
+    if (v > UINT64_MAX - f || v + f < 1) return -1;
+    *out = v + f;
     return 0;
 }
 
+// A decimal integer in [lo, hi], digits only (no sign, no spaces). 0 on success.
 static int parse_int(const char *s, int32_t lo, int32_t hi, int32_t *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    int64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        if (v > hi) return -1;
+    }
+    if (p == s || *p || v < lo) return -1;
     *out = (int32_t)v;
     return 0;
 }
@@ -1602,11 +1762,19 @@ static int apply_option(cli_opts *o, const char *name, const char *val) {
         else if (!strcmp(val, "f32")) o->dtype = BERT_TYPE_F32;
         else return fail_usage(o, "--dtype must be q8, q4, f16 or f32, not '%s'", val);
     } else if (!strcmp(name, "--budget")) {
-        if (parse_size(val, &o->budget)) return fail_usage(o, "--budget: cannot read size '%s' (e.g. 256MiB; at least 1 byte, omit it for no budget)", val);
+        if (parse_size(val, &o->budget))
+            return fail_usage(o, "--budget: cannot read size '%s' (e.g. 256MiB; from 1 byte to 2^64 - 1, omit it for no "
+                                 "budget)", val);
+    } else if (!strcmp(name, "--max-line")) {
+        if (parse_size(val, &o->max_line) || o->max_line > CLI_MAX_LINE)
+            return fail_usage(o, "--max-line: cannot read size '%s' (e.g. 1MiB; from 1 byte to %d)", val, CLI_MAX_LINE);
     } else if (!strcmp(name, "--max-tokens")) {
-        if (parse_int(val, 3, 1 << 20, &o->max_tokens)) return fail_usage(o, "--max-tokens must be an integer >= 3");
+        // 2 is [CLS] [SEP] alone, the loader's minimum (rerank needs 3: see main)
+        if (parse_int(val, 2, CLI_MAX_TOKENS, &o->max_tokens))
+            return fail_usage(o, "--max-tokens must be an integer from 2 to %d, not '%s'", CLI_MAX_TOKENS, val);
     } else if (!strcmp(name, "--batch")) {
-        if (parse_int(val, 1, 1 << 16, &o->batch)) return fail_usage(o, "--batch must be an integer >= 1");
+        if (parse_int(val, 1, CLI_MAX_BATCH, &o->batch))
+            return fail_usage(o, "--batch must be an integer from 1 to %d, not '%s'", CLI_MAX_BATCH, val);
     } else if (!strcmp(name, "--pooling")) {
         if (!strcmp(val, "mean")) o->pooling = BERT_POOLING_MEAN;
         else if (!strcmp(val, "cls")) o->pooling = BERT_POOLING_CLS;
@@ -1622,6 +1790,21 @@ static int apply_option(cli_opts *o, const char *name, const char *val) {
     } else if (!strcmp(name, "--output")) o->output = val;
     else if (!strcmp(name, "--query")) o->query = val;
     else if (!strcmp(name, "--verbose")) o->verbose = 1;
+    return 0;
+}
+
+// --output is checked before any work: the result is renamed onto that path at the end, which
+// cannot work for an empty name or a folder, and would replace a device or a pipe.
+static int check_output(const cli_opts *o) {
+    const char *p = o->output;
+    struct stat st;
+    if (!p || !strcmp(p, "-")) return 0;
+    if (!*p) return fail_usage(o, "--output needs a file name ('-' for stdout)");
+    const int exists = stat(p, &st) == 0;
+    if (p[strlen(p) - 1] == '/' || (exists && S_ISDIR(st.st_mode)))
+        return fail_usage(o, "--output '%s' is a directory: name a file in it", p);
+    if (exists && !S_ISREG(st.st_mode))
+        return fail_usage(o, "--output '%s' is not a regular file (for a device or pipe, use '>' instead)", p);
     return 0;
 }
 
@@ -1710,6 +1893,9 @@ int main(int argc, char **argv) {
     else if (o.cmd == CMD_RERANK && !o.query) rc = fail_usage(&o, "--query TEXT is required");
     else if ((o.cmd == CMD_PLAN || o.cmd == CMD_INFO) && o.n_texts > 0)
         rc = fail_usage(&o, "unexpected argument '%s'", o.texts[0]);
+    else if (o.cmd == CMD_RERANK && o.max_tokens > 0 && o.max_tokens < 3)
+        rc = fail_usage(&o, "--max-tokens must be at least 3 for rerank ([CLS] query [SEP] document [SEP])");
+    else rc = check_output(&o);
     if (rc) {
         free(o.texts);
         return rc;

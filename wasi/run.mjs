@@ -23,6 +23,7 @@ import v8 from 'node:v8';
 // through a stale pointer after the module's memory has grown: the V8 heap gets corrupted and
 // Node segfaults when the command returns (seen here with a MiniLM model after a few MB of
 // memory.grow). Compiling with fast API calls off avoids it; set before any module is compiled.
+// (docs/cli.md, "Your own node:wasi host", tells other hosts to do the same.)
 v8.setFlagsFromString('--no-turbo-fast-api-calls');
 if (process.env.BERTWASM_RELAXED === '1') v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 

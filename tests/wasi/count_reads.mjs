@@ -1,6 +1,7 @@
 // Runs a WASI build with fd_read/fd_pread/path_open wrapped, counting the bytes read per opened
 // path. usage: node count_reads.mjs WASM OUT.json -- ARGS...   (stdout/stderr pass through;
-// OUT.json gets {"code", "reads": {path: bytes}, "opens": [paths]}).
+// OUT.json gets {"code", "reads": {path: bytes}, "opens": [paths], "memory": bytes}, memory being
+// the module's linear memory at exit: wasm memory never shrinks, so that is its peak).
 import fs from 'node:fs';
 import { runWasi } from '../../wasi/run.mjs';
 
@@ -13,11 +14,13 @@ if (!wasm || !outFile || sep !== '--') {
 const reads = {};
 const opens = [];
 const fdPath = new Map([[0, '<stdin>']]);
+let getInstance = null;
 
 const code = await runWasi({
   wasm,
   args,
   wrapImports(imports, instance) {
+    getInstance = instance;
     const w = imports.wasi_snapshot_preview1;
     const mem = () => instance().exports.memory.buffer;
     const count = (fd, nreadPtr) => {
@@ -50,5 +53,6 @@ const code = await runWasi({
     return { ...imports, wasi_snapshot_preview1: wrapped };
   },
 });
-fs.writeFileSync(outFile, JSON.stringify({ code, reads, opens }));
+const memory = getInstance().exports.memory.buffer.byteLength;
+fs.writeFileSync(outFile, JSON.stringify({ code, reads, opens, memory }));
 process.exitCode = code;

@@ -27,12 +27,13 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const stderrLines = (r) => r.stderr.split('\n').filter((l) => l.length);
 
-// Starts a build with --batch 1 and feeds it one line at a time, each only after the previous
-// line's record came back: resolves to the records, rejects if one does not arrive within 20 s.
-function interactive(variant, lines) {
+// Starts a build (default: embed --batch 1) and feeds it one line at a time, each only after the
+// previous line's record came back: resolves to the records, rejects if one does not arrive
+// within 20 s.
+function interactive(variant, lines, args = ['embed', '--model', TINY, '--batch', '1']) {
   checkBuilt(variant);
   const v = VARIANTS[variant];
-  const child = spawn(v.cmd, [...v.pre, 'embed', '--model', TINY, '--batch', '1'], {
+  const child = spawn(v.cmd, [...v.pre, ...args], {
     cwd: REPO,
     env: { ...process.env, ...v.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -74,6 +75,14 @@ for (const v of VARIANT_NAMES) {
     assert.deepEqual(recs.map((r) => r.index), [0, 1, 2]);
   });
 
+  test(`${v}: tokenize answers each line before the next is read, with or without --batch`, async () => {
+    for (const extra of [[], ['--batch', '1'], ['--batch', '8']]) {
+      const recs = await interactive(v, ['one two', 'three', ''], ['tokenize', '--model', TINY, ...extra]);
+      assert.deepEqual(recs.map((r) => r.n_tokens), [4, 3, 2], extra.join(' '));
+    }
+    assert.equal(run(v, ['tokenize', '--model', TINY, '--batch', '0', 'x']).code, 2);
+  });
+
   test(`${v}: a reader that stops early (| head) ends the run quietly with status 141`, () => {
     checkBuilt(v);
     const input = path.join(dir, 'many.txt');
@@ -105,10 +114,20 @@ for (const v of VARIANT_NAMES) {
     assert.match(r.stderr, /--format npy needs an empty, seekable output/);
     assert.equal(fs.readFileSync(f, 'utf8'), 'PRE\n', 'the file is untouched');
 
-    // appending to an empty file: refused (native), or the misplaced header is detected (WASI,
-    // where node:wasi cannot tell append mode apart)
-    r = npyInto(path.join(dir, `app-${v}.npy`), 'a');
-    assert.notEqual(r.code, 0, 'an npy whose header could not be patched in place is a failure');
+    // appending to an empty file (`: > f; ... >> f`): refused before any work in every build
+    // (node:wasi reports every stdout as append mode, so the WASI builds probe it), the file left
+    // empty
+    const app = path.join(dir, `app-${v}.npy`);
+    fs.writeFileSync(app, '');
+    const fd = fs.openSync(app, 'a');
+    try {
+      r = run(v, ['embed', '--model', path.join(dir, 'no-such-model'), '--format', 'npy'], { stdoutFd: fd, input: 'a\nb\n' });
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--format npy needs an empty, seekable output that is not appended to/);
+    assert.equal(fs.statSync(app).size, 0, 'the file is left empty');
 
     const h = path.join(dir, `ok-${v}.npy`);
     r = npyInto(h, 'w');
@@ -119,18 +138,83 @@ for (const v of VARIANT_NAMES) {
   });
 
   test(`${v}: plan and info print, then exit 1 on a file whose size is not the header's`, () => {
-    for (const [m, re] of [[truncated, /BAD_MODEL: truncated: the header describes \d+ bytes, the file has 100000/],
-      [extended, /BAD_MODEL: bytes past the end of the tensor data/]]) {
+    const want = fs.statSync(path.join(TINY, 'model.safetensors')).size;
+    for (const [m, re, have] of [[truncated, /BAD_MODEL: truncated: the header describes \d+ bytes, the file has 100000/, 100000],
+      [extended, /BAD_MODEL: bytes past the end of the tensor data/, want + 4], [TINY, null, want]]) {
       for (const cmd of ['plan', 'info']) {
         const r = run(v, [cmd, '--model', m]);
-        assert.equal(r.code, 1, `${cmd} ${m}: ${r.stderr}`);
-        assert.ok(JSON.parse(r.stdout.toString('utf8')), 'the JSON is still printed');
+        assert.equal(r.code, re ? 1 : 0, `${cmd} ${m}: ${r.stderr}`);
+        const out = JSON.parse(r.stdout.toString('utf8')); // the JSON is printed in every case
+        // file_size is the file as it is; expected_file_size what its header describes
+        const sizes = cmd === 'plan' ? out : out.weights;
+        assert.equal(sizes.file_size, have, `${cmd} ${m}`);
+        assert.equal(sizes.expected_file_size, want, `${cmd} ${m}`);
+        assert.equal(sizes.file_size_ok, !re, `${cmd} ${m}`);
+        if (!re) continue;
         const lines = stderrLines(r);
         assert.equal(lines.length, 1, r.stderr);
         assert.match(lines[0], re);
       }
     }
-    assert.equal(run(v, ['info', '--model', TINY]).code, 0);
+  });
+
+  test(`${v}: --output is checked before any work: empty, a directory, an uncreatable file`, () => {
+    const missing = path.join(dir, 'no-such-model'); // the model is never looked at
+    for (const [out, re] of [['', /^bertwasm: embed: --output needs a file name/],
+      [dir, new RegExp(`^bertwasm: embed: --output '${dir}' is a directory`)],
+      [`${dir}/`, /is a directory/]]) {
+      const r = run(v, ['embed', '--model', missing, '--output', out, 'hi']);
+      assert.equal(r.code, 2, `--output '${out}': ${r.stderr}`);
+      assert.match(stderrLines(r)[0], re);
+      assert.equal(stderrLines(r).length, 1, r.stderr);
+    }
+    const bad = path.join(dir, 'no-such-dir', 'out.jsonl');
+    for (const cmd of [['embed'], ['tokenize'], ['plan'], ['info'], ['rerank', '--query', 'q']]) {
+      const r = run(v, [...cmd, '--model', missing, '--output', bad]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^bertwasm: ${bad}: cannot create ${bad}\\.tmp-\\w+: No such file or directory`));
+      assert.equal(stderrLines(r).length, 1, r.stderr);
+    }
+  });
+
+  test(`${v}: option limits are stated in the messages and parsed exactly`, () => {
+    const usage = (args, re) => {
+      const r = run(v, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    };
+    usage(['plan', '--model', TINY, '--batch', '65537'], /--batch must be an integer from 1 to 65536, not '65537'/);
+    usage(['plan', '--model', TINY, '--max-tokens', '1048577'], /--max-tokens must be an integer from 2 to 1048576/);
+    usage(['plan', '--model', TINY, '--max-tokens', '+5'], /--max-tokens must be an integer/);
+    usage(['rerank', '--model', TINY, '--query', 'q', '--max-tokens', '2'], /--max-tokens must be at least 3 for rerank/);
+    assert.equal(run(v, ['plan', '--model', TINY, '--batch', '65536', '--max-tokens', '2']).code, 0);
+    // sizes: integers exactly (no trip through a double), fractions rounded down to whole bytes
+    for (const [b, bytes] of [['9223372036854775807', '9223372036854775807'], ['18446744073709551615', '18446744073709551615'],
+      ['1.5GiB', '1610612736'], ['0.1KiB', '102'], ['1.0000001KB', '1000'], ['2.5MB', '2500000']]) {
+      const r = run(v, ['plan', '--model', TINY, '--budget', b]);
+      assert.match(r.stdout.toString(), new RegExp(`"budget":${bytes},`), `--budget ${b}`);
+    }
+    usage(['plan', '--model', TINY, '--budget', '18446744073709551616'], /--budget: cannot read size/);
+    usage(['plan', '--model', TINY, '--budget', '16777216TiB'], /--budget: cannot read size/);
+  });
+
+  test(`${v}: what an over-budget message suggests is accepted and fits`, () => {
+    for (const [model, cmd] of [[TINY, ['embed', '--model', TINY]], [path.join(FIXTURES, 'tiny-cross'), ['rerank', '--model', path.join(FIXTURES, 'tiny-cross'), '--query', 'q']]]) {
+      for (const budget of ['1MiB', '2MiB']) {
+        const r = run(v, [...cmd, '--budget', budget, 'doc']);
+        assert.equal(r.code, 1, r.stderr);
+        let m = /nothing fits: even q4_0 at 1x(\d+) tokens needs ([\d.]+) MiB/.exec(r.stderr);
+        let opts;
+        if (m) opts = ['--dtype', 'q4', '--batch', '1', '--max-tokens', m[1], '--budget', `${Number(m[2]) + 0.1}MiB`];
+        else {
+          m = /q4_0 with max_batch (\d+), max_tokens (\d+) would need/.exec(r.stderr);
+          assert.ok(m, `${model} at ${budget}: ${r.stderr}`);
+          opts = ['--dtype', 'q4', '--batch', m[1], '--max-tokens', m[2], '--budget', budget];
+        }
+        const ok = run(v, [...cmd, ...opts, 'doc']);
+        assert.equal(ok.code, 0, `${cmd[0]} ${opts.join(' ')}: ${ok.stderr}`);
+      }
+    }
   });
 
   test(`${v}: --budget is a positive decimal size; help <command> shows that command`, () => {
