@@ -612,7 +612,7 @@ static void suggest(const bert_loader *l, const bert_plan *cur, uint64_t budget,
     // largest batch that fits, with the requested types, then with q4_0
     for (int pass = 0; pass < 2; pass++) {
         bert_type wt = pass ? BERT_TYPE_Q4_0 : cur->wtype, et = pass ? BERT_TYPE_Q4_0 : cur->embd_type;
-        for (int32_t tokens = cur->max_tokens; tokens >= min_tokens;
+        for (int32_t tokens = cur->max_tokens > min_tokens ? cur->max_tokens : min_tokens; tokens >= min_tokens;
              tokens = tokens > 32 ? tokens / 2 : (tokens > min_tokens ? min_tokens : 0)) {
             int32_t lo = 1, hi = tokens == cur->max_tokens ? cur->max_batch - 1 : cur->max_batch, best = 0;
             while (lo <= hi) { // plans grow with the batch: binary search

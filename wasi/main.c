@@ -680,6 +680,12 @@ static void free_pieces(cli_piece *p) {
 
 static int out_wait_flush(void);
 
+static int line_too_long(const cli_input *in) {
+    errorf("stdin", "line %llu: INVALID_ARGUMENT: longer than %zu bytes, the %s", (unsigned long long)in->n_lines + 1,
+           in->max_line, in->limit_what);
+    return -1;
+}
+
 // Next text into *text / *len (valid until the next call). Returns 1, 0 at the end, -1 on an
 // error (reported).
 static int input_line(cli_input *in, const char **text, size_t *len) {
@@ -722,11 +728,9 @@ static int input_line(cli_input *in, const char **text, size_t *len) {
         }
         char *b = in->win + in->pos, *nl = memchr(b, '\n', in->len - in->pos);
         size_t take = nl ? (size_t)(nl - b) : in->len - in->pos;
-        if (take > in->max_line - n) {
+        if (take > in->max_line + 1 - n) { // + 1: the '\r' of a CRLF line is not part of the text
             free_pieces(head);
-            errorf("stdin", "line %llu: INVALID_ARGUMENT: longer than %zu bytes, the %s",
-                   (unsigned long long)in->n_lines + 1, in->max_line, in->limit_what);
-            return -1;
+            return line_too_long(in);
         }
         if (nl) {
             *nl = 0;
@@ -770,6 +774,7 @@ static int input_line(cli_input *in, const char **text, size_t *len) {
         in->line[n_last] = 0;
     }
     if (n_last > 0 && last[n_last - 1] == '\r') n_last--;
+    if (n_last > in->max_line) return line_too_long(in);
     *text = last;
     *len = n_last;
     in->n_lines++;
@@ -1507,8 +1512,11 @@ static int cmd_info(const cli_opts *o) {
     for (size_t i = 0; i < sizeof cfg_keys / sizeof cfg_keys[0]; i++) put_member(f, dcfg.root, cfg_keys[i], NULL, &first);
     fputs("},\"weights\":{", f);
     put_kv_u64(f, "file_size", file_size, 0);
-    put_kv_u64(f, "expected_file_size", 8 + hdr_len + data_end, 1);
-    fprintf(f, ",\"file_size_ok\":%s", file_size == 8 + hdr_len + data_end ? "true" : "false");
+    // data_offsets come from the file: a sum past 2^64 saturates (no file is that long)
+    uint64_t expected;
+    if (bert_add_u64(8 + hdr_len, data_end, &expected)) expected = UINT64_MAX;
+    put_kv_u64(f, "expected_file_size", expected, 1);
+    fprintf(f, ",\"file_size_ok\":%s", file_size == expected ? "true" : "false");
     put_kv_u64(f, "header_size", 8 + hdr_len, 1);
     put_kv_u64(f, "tensors", n_tensors, 1);
     put_kv_u64(f, "parameters", n_params, 1);
@@ -1551,7 +1559,7 @@ static int cmd_info(const cli_opts *o) {
     }
     fputs("}}\n", f);
     rc = out_commit();
-    if (rc == EXIT_OK && file_size_mismatch(wpath, 8 + hdr_len + data_end, file_size))
+    if (rc == EXIT_OK && file_size_mismatch(wpath, expected, file_size))
         rc = EXIT_RUNTIME; // printed, but this file cannot load
 done:
     if (rc != EXIT_OK) out_discard();

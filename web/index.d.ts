@@ -124,8 +124,10 @@ export interface LoadOptions {
   embeddingDtype?: DType;
   /**
    * Tokens per sequence incl. [CLS]/[SEP]: an integer from 2 to 2^31 - 1; more than the model's
-   * maximum means the model's maximum (`model.config.maxTokens`). Default (or 0): the model's
-   * maximum. Anything else: INVALID_ARGUMENT.
+   * position table (config.json max_position_embeddings) means that many. Default (or 0): the
+   * model's own length (sentence_bert_config.json max_seq_length, else the tokenizer's
+   * model_max_length, else the position table). `model.config.maxTokens` says which was used.
+   * Anything else: INVALID_ARGUMENT.
    */
   maxTokens?: number;
   /**

@@ -945,15 +945,16 @@ export async function load(source, options = {}) {
   // failing leaves the others in flight): the caller's signal aborts it, and so does the end of
   // the load, whichever way it ends. From then on onProgress is never called again.
   const userSignal = options ? options.signal : undefined;
-  if (userSignal != null && typeof userSignal.addEventListener !== 'function')
-    throw invalid('options.signal must be an AbortSignal');
   const ended = new AbortController();
   const follow = () => ended.abort(userSignal.reason);
-  if (userSignal) {
-    if (userSignal.aborted) follow();
-    else userSignal.addEventListener('abort', follow, { once: true });
-  }
+  const isSignal = userSignal != null && typeof userSignal.addEventListener === 'function';
   try {
+    // inside the try: a caller's weights stream is cancelled on this error too
+    if (userSignal != null && !isSignal) throw invalid('options.signal must be an AbortSignal');
+    if (isSignal) {
+      if (userSignal.aborted) follow();
+      else userSignal.addEventListener('abort', follow, { once: true });
+    }
     return await loadModel(source, { ...options, signal: ended.signal });
   } catch (e) {
     // A stream the caller handed us that was never read must not be left dangling.
@@ -964,7 +965,7 @@ export async function load(source, options = {}) {
     } catch { /* best effort */ }
     throw e;
   } finally {
-    if (userSignal) userSignal.removeEventListener('abort', follow);
+    if (isSignal) userSignal.removeEventListener('abort', follow);
     ended.abort(new BertError('ABORTED', 'load() has settled')); // fetches still in flight
   }
 }

@@ -239,6 +239,8 @@ export class RemoteModel {
 export async function load(source, options = {}) {
   const { onProgress, signal, fetch: customFetch, ...rest } = options;
   if (customFetch) throw new BertError('INVALID_ARGUMENT', 'bertwasm/worker: options.fetch cannot cross to a worker; pass options.headers');
+  if (signal != null && typeof signal.addEventListener !== 'function')
+    throw new BertError('INVALID_ARGUMENT', 'options.signal must be an AbortSignal');
   if (rest.wasm && !(rest.wasm instanceof WebAssembly.Module) && typeof rest.wasm !== 'string' && !(rest.wasm instanceof URL) &&
       !(rest.wasm instanceof ArrayBuffer) && !ArrayBuffer.isView(rest.wasm)) {
     throw new BertError('INVALID_ARGUMENT', 'bertwasm/worker: options.wasm must be a Module, URL or bytes');

@@ -852,6 +852,12 @@ describe('options and arguments are checked, not coerced', () => {
     await assert.rejects(W.load(TINY, { maxBatch: 1e12 }), isInvalid(/options\.maxBatch/), 'worker mode');
   });
 
+  test('signal: something that is not an AbortSignal is INVALID_ARGUMENT, in main-thread and worker mode', async () => {
+    await assert.rejects(load(TINY, { signal: {} }), isInvalid(/options\.signal must be an AbortSignal/));
+    const W = await import('../../web/worker.js');
+    await assert.rejects(W.load(TINY, { signal: {} }), isInvalid(/options\.signal must be an AbortSignal/), 'worker mode');
+  });
+
   test('threads: non-integers, 0 and more than the core pool takes are refused, not truncated', async () => {
     for (const threads of [0, -1, 1.5, 257, 1e12, 2 ** 32 + 2, NaN, '2'])
       await assert.rejects(load(TINY, { threads }), isInvalid(/options\.threads must be an integer from 1 to 256/), `threads ${threads}`);

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { FIXTURES, REPO, VARIANTS, VARIANT_NAMES, checkBuilt, mkTemp, run } from './helpers.mjs';
 
 const TINY = path.join(FIXTURES, 'tiny');
-let dir, truncated, extended;
+let dir, truncated, extended, overflowing;
 before(() => {
   dir = mkTemp('bertwasm-op-');
   const copy = (name) => {
@@ -22,6 +22,16 @@ before(() => {
   fs.truncateSync(path.join(truncated, 'model.safetensors'), 100000);
   extended = copy('extended');
   fs.appendFileSync(path.join(extended, 'model.safetensors'), 'xxxx');
+  // a tensor whose data_offsets end at 2^64 - 1: header size + data end overflows 64 bits
+  overflowing = copy('overflowing');
+  const st = path.join(overflowing, 'model.safetensors');
+  const bytes = fs.readFileSync(st);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = Buffer.from('{"zz":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551615]},' +
+    bytes.subarray(9, 8 + n).toString('latin1'), 'latin1');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  fs.writeFileSync(st, Buffer.concat([len, header, bytes.subarray(8 + n)]));
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -196,6 +206,22 @@ for (const v of VARIANT_NAMES) {
     }
     usage(['plan', '--model', TINY, '--budget', '18446744073709551616'], /--budget: cannot read size/);
     usage(['plan', '--model', TINY, '--budget', '16777216TiB'], /--budget: cannot read size/);
+  });
+
+  test(`${v}: info on data_offsets that overflow 64 bits with the header size: saturated, not wrapped`, () => {
+    const r = run(v, ['info', '--model', overflowing]);
+    assert.equal(r.code, 1, r.stderr);
+    const out = r.stdout.toString('utf8');
+    assert.match(out, /"expected_file_size":18446744073709551615,"file_size_ok":false/);
+    assert.match(r.stderr, /BAD_MODEL: truncated: the header describes 18446744073709551615 bytes/);
+  });
+
+  test(`${v}: a cross-encoder planned at 2 tokens gets a suggestion at 3 (what rerank needs), not "nothing fits"`, () => {
+    const cross = path.join(FIXTURES, 'tiny-cross');
+    const r = run(v, ['plan', '--model', cross, '--max-tokens', '2', '--batch', '4096', '--dtype', 'q4', '--budget', '3000000']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /nothing fits/);
+    assert.match(r.stderr, /max_batch \d+, max_tokens 3 would need/);
   });
 
   test(`${v}: what an over-budget message suggests is accepted and fits`, () => {

@@ -159,6 +159,12 @@ for (const v of ['native', 'simd']) {
     const ok = run(v, ['tokenize', '--model', m, '--max-line', '1KiB'], { input: `${'x '.repeat(512)}\n` });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout.toString()).n_untruncated, 514);
+    // a CRLF line's '\r' is not part of its text: at the limit with it, over the limit with one more
+    const crlf = run(v, ['tokenize', '--model', m, '--max-line', '1KiB'], { input: `${'x '.repeat(512)}\r\n` });
+    assert.equal(crlf.code, 0, crlf.stderr);
+    const over = run(v, ['tokenize', '--model', m, '--max-line', '1KiB'], { input: `${'x '.repeat(512)}\r\r\n` });
+    assert.equal(over.code, 1, over.stderr);
+    assert.match(over.stderr, /line 1: INVALID_ARGUMENT: longer than 1024 bytes/);
   });
 }
 
