@@ -53,6 +53,7 @@ extern "C" {
 #endif
 
 #define BERT_VERSION "0.1.0"
+#define BERT_MAX_THREADS 256 // bert_load_params.n_threads above it is taken as it
 
 typedef enum {
     BERT_STATUS_OK = 0,
@@ -93,7 +94,8 @@ typedef struct {
     int32_t max_batch;        // sequences per bert_encode call (default 8)
     int32_t pooling;          // bert_pooling
     int32_t normalize;        // -1 = from the files (2_Normalize / default on), 0 = off, 1 = on
-    int32_t n_threads;        // worker threads for the forward pass (builds with threads only)
+    int32_t n_threads;        // worker threads for the forward pass (builds with threads only), at most
+                              // BERT_MAX_THREADS (more is taken as that; the plan counts each thread)
 } bert_load_params;
 
 bert_load_params bert_load_default_params(void);
@@ -182,7 +184,8 @@ int32_t bert_model_dim(const bert_model *m);
 // BERT_STATUS_INVALID_ARGUMENT and the buffers hold nothing usable, except that ids NULL with cap 0
 // asks for the counts alone (BERT_STATUS_OK). max_tokens 0 = the model's effective maximum.
 // Invalid UTF-8 is decoded like the WHATWG TextDecoder (U+FFFD, then dropped by the cleaner).
-// Texts may be up to 256 MiB (INT32_MAX / 8 bytes); all of a text is read to count n_untruncated,
+// info is zeroed on argument errors. Texts may be up to 256 MiB - 1 byte (INT32_MAX / 8; for a pair,
+// the two together); all of a text is read to count n_untruncated,
 // so the time grows with its length even when only max_tokens are kept.
 typedef struct {
     int32_t n_tokens;      // tokens written, incl. specials, after truncation

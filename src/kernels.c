@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common.h"
@@ -689,7 +690,7 @@ size_t bert_gemm_scratch_floats(int32_t n_in) {
 // independent, so the CPU has all those cache misses in flight at once, while the next panel's
 // rows would otherwise arrive one miss at a time inside the widening loop (wasm has no prefetch
 // instruction). Weights are used once per call at batch 1, so they come from DRAM.
-static volatile uint32_t g_touch_sink;
+static _Atomic uint32_t g_touch_sink; // atomic: every thread stores here (relaxed, no race)
 static void touch_lines(const uint8_t *p, uint64_t n) {
     uint32_t acc = 0;
     for (uint64_t i = 0; i < n; i += 64) {
@@ -697,7 +698,7 @@ static void touch_lines(const uint8_t *p, uint64_t n) {
         memcpy(&v, p + i, 4);
         acc ^= v;
     }
-    g_touch_sink = acc;
+    atomic_store_explicit(&g_touch_sink, acc, memory_order_relaxed);
 }
 
 void bert_gemm(const bert_gemm_args *a, int32_t o0, int32_t o1, float *scratch) {

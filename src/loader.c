@@ -136,6 +136,7 @@ bert_status bert_loader_init(bert_loader **out, const bert_load_params *params) 
     if (p->embd_type == BERT_TYPE_DEFAULT) p->embd_type = p->wtype;
     if (p->max_batch == 0) p->max_batch = 8;
     if (p->n_threads <= 0) p->n_threads = 1;
+    if (p->n_threads > BERT_MAX_THREADS) p->n_threads = BERT_MAX_THREADS; // the pool's cap: plan no more
     // Bad parameters leave the loader in the error state: the first call reports them.
     if (!valid_type((int)p->wtype) || !valid_type((int)p->embd_type))
         l->status = bert_fail(l->err, BERT_STATUS_INVALID_ARGUMENT, "params: wtype/embd_type must be f32, f16, q8_0 or q4_0");

@@ -87,6 +87,7 @@ static char *merr(const bert_model *m) { return (char *)m->err; }
 static bert_status tokenize(const bert_model *m, const char *a, size_t n_a, const char *b, size_t n_b,
                             int32_t max_tokens, int32_t *ids, int32_t *type_ids, int32_t *offsets, int32_t cap,
                             bert_encoding_info *info) {
+    if (info) info->n_tokens = info->n_untruncated = 0; // "in every case" (bert.h), argument errors too
     if (!m) return BERT_STATUS_INVALID_ARGUMENT;
     if ((!a && n_a) || (b == NULL && n_b) || max_tokens < 0 || cap < 0 || (cap > 0 && !ids))
         return bert_fail(merr(m), BERT_STATUS_INVALID_ARGUMENT,
@@ -104,7 +105,10 @@ bert_status bert_tokenize(const bert_model *m, const char *text, size_t n_text, 
 bert_status bert_tokenize_pair(const bert_model *m, const char *a, size_t n_a, const char *b, size_t n_b,
                                int32_t max_tokens, int32_t *ids, int32_t *type_ids, int32_t *offsets, int32_t cap,
                                bert_encoding_info *info) {
-    if (m && !b) return bert_fail(merr(m), BERT_STATUS_INVALID_ARGUMENT, "tokenize_pair: second text is NULL");
+    if (m && !b) {
+        if (info) info->n_tokens = info->n_untruncated = 0;
+        return bert_fail(merr(m), BERT_STATUS_INVALID_ARGUMENT, "tokenize_pair: second text is NULL");
+    }
     return tokenize(m, a, n_a, b ? b : "", n_b, max_tokens, ids, type_ids, offsets, cap, info);
 }
 

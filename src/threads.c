@@ -99,7 +99,7 @@ static void *worker_main(void *arg) {
 bert_status bert_threadpool_init(bert_threadpool **out, int32_t n_threads) {
     *out = NULL;
     if (n_threads <= 1) return BERT_STATUS_OK;
-    if (n_threads > 256) n_threads = 256;
+    if (n_threads > BERT_MAX_THREADS) n_threads = BERT_MAX_THREADS;
     bert_threadpool *p = calloc(1, sizeof *p);
     if (!p) return BERT_STATUS_OUT_OF_MEMORY;
     p->tid = calloc((size_t)n_threads - 1, sizeof *p->tid);

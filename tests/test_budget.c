@@ -88,6 +88,15 @@ int main(void) {
     CHECK(P.total == P.weights + P.vocab + P.activations + P.staging + a64(sizeof(bert_model)) +
                          a64(2 * sizeof(bert_layer)),
           "total is not the sum of the parts + fixed structs");
+    { // more threads than the pool takes are planned as BERT_MAX_THREADS, not reserved for nothing
+        bert_load_params pt = p;
+        pt.n_threads = BERT_MAX_THREADS;
+        const bert_plan at_cap = header_plan(&tm, &pt);
+        pt.n_threads = 5000;
+        const bert_plan over = header_plan(&tm, &pt);
+        CHECK(over.total == at_cap.total, "n_threads 5000 plans %llu bytes, %d plans %llu",
+              (unsigned long long)over.total, BERT_MAX_THREADS, (unsigned long long)at_cap.total);
+    }
 
     // --- one byte short: fails at the header, names the parts, suggests q4_0 ---
     for (int pass = 0; pass < 2; pass++) {

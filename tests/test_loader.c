@@ -242,6 +242,16 @@ static void end_to_end(void) {
             CHECK(bert_tokenize_pair(m, "a", 1, "b", 1, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_OK &&
                       info.n_tokens == 5 && ids[2] == 102 && ids[4] == 102,
                   "tokenize_pair: %s", bert_model_error(m));
+            // argument errors leave info zeroed, not stale ("info gets the counts in every case")
+            const bert_encoding_info stale = {-7, -7};
+            info = stale;
+            CHECK(bert_tokenize(m, NULL, 3, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_INVALID_ARGUMENT &&
+                      info.n_tokens == 0 && info.n_untruncated == 0,
+                  "NULL text: info %d/%d", info.n_tokens, info.n_untruncated);
+            info = stale;
+            CHECK(bert_tokenize_pair(m, "a", 1, NULL, 1, 0, ids, NULL, NULL, 16, &info) == BERT_STATUS_INVALID_ARGUMENT &&
+                      info.n_tokens == 0 && info.n_untruncated == 0,
+                  "NULL second text: info %d/%d", info.n_tokens, info.n_untruncated);
         }
         bert_model_free(m);
     }
