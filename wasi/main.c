@@ -832,6 +832,38 @@ static int write_f32s(FILE *f, const float *v, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // embed
 
+// Up to max_batch lines, each tokenized as it is read (the batch holds token ids, not texts): alone,
+// or after `query` as a pair. Returns the count (0 at the end of input), -1 on an error (reported).
+// n_untrunc may be NULL; t_tok, if not NULL, gets the time spent tokenizing (not waiting for input).
+static int read_batch(cli_input *in, const bert_model *m, const char *query, size_t nq, int32_t max_batch,
+                      int32_t *ids, int32_t *type_ids, int32_t *seq_lens, int32_t *n_untrunc, double *t_tok) {
+    const int32_t maxtok = bert_model_hparams(m)->max_tokens;
+    size_t off = 0;
+    int n = 0;
+    while (n < max_batch) {
+        const char *text;
+        size_t len;
+        const int r = input_line(in, &text, &len);
+        if (r <= 0) return r < 0 ? -1 : n;
+        const double t0 = t_tok ? now_ms() : 0;
+        bert_encoding_info info;
+        const bert_status st = query ? bert_tokenize_pair(m, query, nq, text, len, maxtok, ids + off, type_ids + off,
+                                                          NULL, maxtok, &info)
+                                     : bert_tokenize(m, text, len, maxtok, ids + off, type_ids + off, NULL, maxtok, &info);
+        if (t_tok) *t_tok += now_ms() - t0;
+        if (st) {
+            errorf(input_name(in), "line %llu: %s: %s", (unsigned long long)in->n_lines, bert_status_name(st),
+                   bert_model_error(m));
+            return -1;
+        }
+        seq_lens[n] = info.n_tokens;
+        if (n_untrunc) n_untrunc[n] = info.n_untruncated;
+        off += (size_t)info.n_tokens;
+        n++;
+    }
+    return n;
+}
+
 // --format npy to stdout: the row count is patched into the header at offset 0 at the end, which
 // needs an empty regular file whose writes land where they are aimed: not a pipe, not a non-empty
 // file, not append mode (">>" would put the patch at the end). Node's node:wasi reports every
@@ -879,33 +911,9 @@ static int cmd_embed(const cli_opts *o) {
         npy_header(hdr, 0, dim);
         if (fwrite(hdr, 1, NPY_HEADER, f) != NPY_HEADER) goto io_fail;
     }
-    for (int more = 1; more;) {
-        // each line is tokenized as it is read: the batch holds token ids, not texts
-        int n = 0;
-        size_t off = 0;
-        while (n < maxb) {
-            const char *text;
-            size_t len;
-            int r = input_line(&in, &text, &len);
-            if (r < 0) goto done;
-            if (r == 0) {
-                more = 0;
-                break;
-            }
-            double t1 = o->verbose ? now_ms() : 0; // time spent waiting for input is not counted
-            bert_encoding_info info;
-            bert_status st = bert_tokenize(m, text, len, maxtok, ids + off, type_ids + off, NULL, maxtok, &info);
-            if (o->verbose) t_embed += now_ms() - t1;
-            if (st) {
-                errorf(input_name(&in), "line %llu: %s: %s", (unsigned long long)in.n_lines, bert_status_name(st),
-                       bert_model_error(m));
-                goto done;
-            }
-            seq_lens[n] = info.n_tokens;
-            n_untrunc[n] = info.n_untruncated;
-            off += (size_t)info.n_tokens;
-            n++;
-        }
+    for (;;) {
+        const int n = read_batch(&in, m, NULL, 0, maxb, ids, type_ids, seq_lens, n_untrunc, o->verbose ? &t_embed : NULL);
+        if (n < 0) goto done;
         if (n == 0) break;
         double t0 = o->verbose ? now_ms() : 0;
         bert_status st = bert_encode(m, ids, type_ids, seq_lens, n, vec, out_cap);
@@ -1000,29 +1008,9 @@ static int cmd_rerank(const cli_opts *o) {
     int rc = EXIT_RUNTIME;
     uint64_t index = 0;
     FILE *f = g_out.f;
-    for (int more = 1; more;) {
-        int n = 0;
-        size_t off = 0;
-        while (n < maxb) {
-            const char *text;
-            size_t len;
-            int r = input_line(&in, &text, &len);
-            if (r < 0) goto done;
-            if (r == 0) {
-                more = 0;
-                break;
-            }
-            bert_encoding_info info;
-            bert_status st = bert_tokenize_pair(m, o->query, nq, text, len, maxtok, ids + off, type_ids + off, NULL,
-                                                maxtok, &info);
-            if (st) {
-                errorf(input_name(&in), "line %llu: %s: %s", (unsigned long long)in.n_lines, bert_status_name(st),
-                       bert_model_error(m));
-                goto done;
-            }
-            seq_lens[n++] = info.n_tokens;
-            off += (size_t)info.n_tokens;
-        }
+    for (;;) {
+        const int n = read_batch(&in, m, o->query, nq, maxb, ids, type_ids, seq_lens, NULL, NULL);
+        if (n < 0) goto done;
         if (n == 0) break;
         bert_status st = bert_classify(m, ids, type_ids, seq_lens, n, logits, (size_t)maxb * (size_t)nl);
         if (st) {
